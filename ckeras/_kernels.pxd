@@ -1,0 +1,83 @@
+# Declarations of the C kernels (src/kernels/ckeras_kernels.h), in header
+# order. Declarations only: the wrappers live in _kernels.pyx.
+from libc.stdint cimport int64_t
+
+cdef extern from "ckeras_kernels.h" nogil:
+    void ck_init()
+    void ck_set_num_threads(int n)
+    int ck_get_num_threads()
+    int ck_available_cores()
+
+    enum:
+        CK_NO_TRANS
+        CK_TRANS
+    void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc)
+    void ck_sgemm_ref(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc)
+
+    enum:
+        CK_ACT_LINEAR
+        CK_ACT_RELU
+        CK_ACT_ELU
+        CK_ACT_SELU
+        CK_ACT_SOFTPLUS
+        CK_ACT_SOFTSIGN
+        CK_ACT_SIGMOID
+        CK_ACT_HARD_SIGMOID
+        CK_ACT_TANH
+        CK_ACT_SOFTMAX
+        CK_ACT_COUNT
+    void ck_activation_forward(float *y, const float *x, int64_t rows,
+                               int64_t cols, int act, float alpha)
+    void ck_activation_backward(float *dx, const float *dy, const float *y,
+                                int64_t rows, int64_t cols, int act,
+                                float alpha)
+
+    void ck_dense_forward(float *y, const float *x, const float *W,
+                          const float *b, int64_t N, int64_t C, int64_t U,
+                          int act, float alpha)
+    int64_t ck_dense_workspace_size(int64_t N, int64_t C, int64_t U)
+    void ck_dense_backward(float *dx, float *dW, float *db, const float *dy,
+                           const float *x, const float *W, const float *y,
+                           int64_t N, int64_t C, int64_t U, int act,
+                           float alpha, float *workspace)
+
+    void ck_softmax_xent_forward(float *loss, float *probs, const float *z,
+                                 const float *t, int64_t N, int64_t C,
+                                 float eps)
+    void ck_softmax_xent_backward(float *dz, const float *dloss,
+                                  const float *probs, const float *t,
+                                  int64_t N, int64_t C, float eps)
+    void ck_bce_forward(float *loss, const float *p, const float *t,
+                        int64_t N, int64_t C, float eps)
+    void ck_bce_backward(float *dp, const float *dloss, const float *p,
+                         const float *t, int64_t N, int64_t C, float eps)
+    void ck_sigmoid_bce_forward(float *loss, float *probs, const float *z,
+                                const float *t, int64_t N, int64_t C,
+                                float eps)
+    void ck_sigmoid_bce_backward(float *dz, const float *dloss,
+                                 const float *probs, const float *t,
+                                 int64_t N, int64_t C, float eps)
+    void ck_mse_forward(float *loss, const float *yp, const float *yt,
+                        int64_t N, int64_t C)
+    void ck_mse_backward(float *dyp, const float *dloss, const float *yp,
+                         const float *yt, int64_t N, int64_t C)
+
+    void ck_sgd_update(float *p, float *m, const float *g, int64_t n,
+                       float lr, float momentum, int nesterov)
+    void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
+                           float lr, float rho, float eps)
+    void ck_adagrad_update(float *p, float *a, const float *g, int64_t n,
+                           float lr, float eps)
+    void ck_adadelta_update(float *p, float *a, float *d, const float *g,
+                            int64_t n, float lr, float rho, float eps)
+    void ck_adam_update(float *p, float *m, float *v, float *vhat,
+                        const float *g, int64_t n, float lr_t, float beta1,
+                        float beta2, float eps)
+
+    double ck_fma_peak_gflops(int64_t iters)

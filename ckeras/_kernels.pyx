@@ -1,0 +1,23 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Thin Python bindings of the ckeras C kernels (src/kernels/).
+
+One ``def`` per C function, in header order. Each checks dtype, rank,
+shape, contiguity and writability with a Keras-style error, then calls C
+with the GIL released. No math and no graph logic live here: the C trusts
+these checks, so every pointer handed to it has been validated.
+
+Backward functions accumulate into their gradient outputs: pass zeroed
+buffers (or none, and fresh zeroed ones are returned).
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdint cimport int64_t
+from ckeras._kernels cimport *
+
+cnp.import_array()
+ck_init()
+
+include "_kernels_src/checks.pxi"
+include "_kernels_src/threads.pxi"
+include "_kernels_src/gemm.pxi"
+# kernel families: one .pxi each, in header order

@@ -1,0 +1,48 @@
+/*
+ * ck_internal.h: helpers shared by the kernel files; not part of the
+ * public contract (that is ckeras_kernels.h).
+ */
+#ifndef CK_INTERNAL_H
+#define CK_INTERNAL_H
+
+#include <stdint.h>
+#include "ckeras_kernels.h"
+
+/* Run-time selected vector code: gcc builds an AVX2 clone and a baseline
+ * clone of the function and picks one when the library loads. Never
+ * -march=native (a wheel must run on any x86-64). Floating-point
+ * contraction is off in the build, so both clones give identical bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(CK_NO_CLONES)
+#define CK_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CK_VECTOR_CLONES
+#endif
+
+/* Work is cut into blocks whose number depends only on the problem's
+ * shape; fn(ctx, b) computes block b and owns its outputs. Blocks run on
+ * the pool (serially when the pool has one thread, when called from inside
+ * a parallel region, or when nblocks == 1). Every thread that runs a block
+ * has denormals flushed to zero. */
+typedef void (*ck_block_fn)(void *ctx, int64_t block);
+void ck_parallel_for(int64_t nblocks, ck_block_fn fn, void *ctx);
+
+/* Number of blocks of `block` elements covering n (at least one). */
+static inline int64_t ck_nblocks(int64_t n, int64_t block) {
+    return n <= block ? 1 : (n + block - 1) / block;
+}
+
+/* Elementwise kernels split flat arrays into blocks of this many
+ * elements: large enough to amortise a pool wake-up, small enough to
+ * balance two to sixteen threads on 1M-element arrays. */
+#define CK_ELEMENTWISE_BLOCK ((int64_t)32768)
+
+/* Save the calling thread's MXCSR and turn on flush-to-zero and
+ * denormals-are-zero; ck_ftz_restore puts the saved state back. */
+unsigned ck_ftz_enter(void);
+void ck_ftz_restore(unsigned saved);
+
+/* Pins the BLAS to one thread (gemm.c, the only file that knows it). */
+void ck_gemm_init_blas(void);
+
+#endif /* CK_INTERNAL_H */

@@ -1,0 +1,191 @@
+/*
+ * ckeras_kernels.h: the one public header of the ckeras C kernels.
+ *
+ * Single source of truth for every prototype. The contract in prose, with
+ * the math of each kernel, is src/kernels/README.md.
+ *
+ * Shape legend (every size and stride is int64_t, every array float32,
+ * row-major, densely packed unless a leading dimension says otherwise):
+ *   N  batch (rows)          C  input features / classes / channels
+ *   U  units (output features)
+ *   T  time                  H, W  spatial            K  filters
+ *   n  flat element count of an elementwise op
+ *
+ * Rules every kernel keeps:
+ *   - C trusts its caller: no kernel validates shapes or pointers. The Cython
+ *     layer (ckeras/_kernels.pyx) checks everything before calling.
+ *   - No allocation, no printing, no exit. The caller owns every buffer,
+ *     workspaces included.
+ *   - Forward writes (=) its outputs. Backward ACCUMULATES (+=) into every
+ *     gradient output (names start with d); the caller zeroes them first.
+ *   - Results do not depend on the thread count: parallel loops own disjoint
+ *     outputs and reductions are split by fixed block sizes, never by thread.
+ *   - Denormals are flushed to zero (FTZ/DAZ) while a kernel runs; the
+ *     calling thread's floating-point state is restored on return.
+ *   - Argument order: outputs, inputs, forward caches, sizes, parameters,
+ *     workspace. ck_sgemm alone keeps BLAS's order, which every reader knows.
+ */
+#ifndef CKERAS_KERNELS_H
+#define CKERAS_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Threads (parallel.c). One pool (OpenMP) for the whole process;      */
+/* OpenBLAS is kept single-threaded and called from inside that pool.  */
+/* ------------------------------------------------------------------ */
+/* ck_init: set the default thread count (available cores) and pin
+ * OpenBLAS to one thread. Idempotent; call once before any kernel. */
+void ck_init(void);
+void ck_set_num_threads(int n);   /* n >= 1 */
+int ck_get_num_threads(void);
+int ck_available_cores(void);     /* CPUs this process may run on */
+
+/* ------------------------------------------------------------------ */
+/* GEMM (gemm.c): the only file that knows which BLAS is underneath.   */
+/* C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C                 */
+/* op(X) = X or X^T by trans flag; row-major; lda/ldb/ldc are row      */
+/* strides in elements. beta == 0 writes C without reading it (NaN in  */
+/* C does not propagate). K == 0 gives beta * C (or zeros).            */
+/* ------------------------------------------------------------------ */
+enum { CK_NO_TRANS = 0, CK_TRANS = 1 };
+
+void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
+              float alpha, const float *A, int64_t lda,
+              const float *B, int64_t ldb,
+              float beta, float *C, int64_t ldc);
+/* Naive triple loop with the same contract, the test oracle. */
+void ck_sgemm_ref(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc);
+
+/* ------------------------------------------------------------------ */
+/* Activations (activations.c), forward and backward.                  */
+/* Backward needs only the forward OUTPUT y (every Keras 2 activation  */
+/* has a derivative expressible through its output), so fused layers   */
+/* keep y and never the pre-activation.                                */
+/* ------------------------------------------------------------------ */
+typedef enum {
+    CK_ACT_LINEAR = 0,
+    CK_ACT_RELU = 1,
+    CK_ACT_ELU = 2,          /* alpha (Keras default 1.0) */
+    CK_ACT_SELU = 3,         /* fixed alpha/scale of Klambauer et al. */
+    CK_ACT_SOFTPLUS = 4,
+    CK_ACT_SOFTSIGN = 5,
+    CK_ACT_SIGMOID = 6,
+    CK_ACT_HARD_SIGMOID = 7, /* Keras 2: clip(0.2 x + 0.5, 0, 1) */
+    CK_ACT_TANH = 8,
+    CK_ACT_SOFTMAX = 9,      /* over the last axis (cols) */
+    CK_ACT_COUNT = 10
+} ck_activation;
+
+/* y[rows,cols] = act(x[rows,cols]). y may alias x (in place). */
+void ck_activation_forward(float *y, const float *x,
+                           int64_t rows, int64_t cols, int act, float alpha);
+/* dx[rows,cols] += dy * act'(.) expressed through y. dx must not alias dy
+ * or y. */
+void ck_activation_backward(float *dx, const float *dy, const float *y,
+                            int64_t rows, int64_t cols, int act, float alpha);
+
+/* ------------------------------------------------------------------ */
+/* Dense (dense.c): y[N,U] = act(x[N,C] @ W[C,U] + b[U])               */
+/* b may be NULL (use_bias=False). Bias and activation are applied to  */
+/* each GEMM output block while it is still in cache.                  */
+/* ------------------------------------------------------------------ */
+void ck_dense_forward(float *y, const float *x, const float *W,
+                      const float *b, int64_t N, int64_t C, int64_t U,
+                      int act, float alpha);
+/* dx[N,C] += dz @ W^T, dW[C,U] += x^T @ dz, db[U] += sum_n dz,
+ * where dz = dy * act'(y). dx or db may be NULL (not wanted).
+ * workspace: N*U floats (ck_dense_workspace_size), holds dz. */
+int64_t ck_dense_workspace_size(int64_t N, int64_t C, int64_t U);
+void ck_dense_backward(float *dx, float *dW, float *db,
+                       const float *dy, const float *x, const float *W,
+                       const float *y, int64_t N, int64_t C, int64_t U,
+                       int act, float alpha, float *workspace);
+
+/* ------------------------------------------------------------------ */
+/* Losses (losses.c). Forward writes one loss per sample (row);        */
+/* backward takes dloss[N], the gradient of the objective with respect */
+/* to each sample's loss (1/N for a mean, times sample weights), and   */
+/* accumulates into the input gradient.                                */
+/* ------------------------------------------------------------------ */
+/* Fused softmax + categorical cross-entropy on logits z[N,C] with      */
+/* targets t[N,C]. probs[N,C] = softmax(z) (saved for backward).       */
+/* loss[n] = -sum_c t log(clip(p, eps, 1-eps)), as Keras 2 computes it. */
+void ck_softmax_xent_forward(float *loss, float *probs, const float *z,
+                             const float *t, int64_t N, int64_t C,
+                             float eps);
+/* dz += dloss[n] * (p * sum_c(m t) - m * t), m = (eps <= p <= 1-eps):
+ * the exact gradient of the clipped loss; p - t when nothing clips and
+ * the targets sum to one. */
+void ck_softmax_xent_backward(float *dz, const float *dloss,
+                              const float *probs, const float *t,
+                              int64_t N, int64_t C, float eps);
+
+/* Binary cross-entropy on probabilities p[N,C], Keras 2's way: clip p to
+ * [eps, 1-eps], take the logit, sigmoid cross-entropy;
+ * loss[n] = mean over C. */
+void ck_bce_forward(float *loss, const float *p, const float *t,
+                    int64_t N, int64_t C, float eps);
+void ck_bce_backward(float *dp, const float *dloss, const float *p,
+                     const float *t, int64_t N, int64_t C, float eps);
+
+/* Fused sigmoid + binary cross-entropy on logits z[N,C]; probs[N,C] =
+ * sigmoid(z) saved for backward. Same numbers as sigmoid then
+ * ck_bce_forward (the clip becomes a clip of z to +-log((1-eps)/eps)). */
+void ck_sigmoid_bce_forward(float *loss, float *probs, const float *z,
+                            const float *t, int64_t N, int64_t C, float eps);
+void ck_sigmoid_bce_backward(float *dz, const float *dloss,
+                             const float *probs, const float *t,
+                             int64_t N, int64_t C, float eps);
+
+/* Mean squared error: loss[n] = mean_c (yp - yt)^2. */
+void ck_mse_forward(float *loss, const float *yp, const float *yt,
+                    int64_t N, int64_t C);
+void ck_mse_backward(float *dyp, const float *dloss, const float *yp,
+                     const float *yt, int64_t N, int64_t C);
+
+/* ------------------------------------------------------------------ */
+/* Optimizer updates (optimizers.c): one fused pass over a parameter,  */
+/* in place, Keras 2's exact formulas. The caller computes the step's  */
+/* learning rate (decay, Adam's bias correction) as a scalar.          */
+/* ------------------------------------------------------------------ */
+/* v = momentum*m - lr*g; m = v; p += nesterov ? momentum*v - lr*g : v.
+ * m may be NULL only when momentum == 0 (then p -= lr*g). */
+void ck_sgd_update(float *p, float *m, const float *g, int64_t n,
+                   float lr, float momentum, int nesterov);
+/* a = rho*a + (1-rho)*g^2; p -= lr*g/(sqrt(a)+eps) */
+void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
+                       float lr, float rho, float eps);
+/* a += g^2; p -= lr*g/(sqrt(a)+eps) */
+void ck_adagrad_update(float *p, float *a, const float *g, int64_t n,
+                       float lr, float eps);
+/* a = rho*a + (1-rho)*g^2; u = g*sqrt(d+eps)/sqrt(a+eps); p -= lr*u;
+ * d = rho*d + (1-rho)*u^2 */
+void ck_adadelta_update(float *p, float *a, float *d, const float *g,
+                        int64_t n, float lr, float rho, float eps);
+/* m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+ * vhat == NULL: p -= lr_t*m/(sqrt(v)+eps);
+ * vhat != NULL (amsgrad): vhat = max(vhat, v); p -= lr_t*m/(sqrt(vhat)+eps).
+ * lr_t = lr*sqrt(1-b2^t)/(1-b1^t), computed by the caller. */
+void ck_adam_update(float *p, float *m, float *v, float *vhat,
+                    const float *g, int64_t n, float lr_t, float beta1,
+                    float beta2, float eps);
+
+/* ------------------------------------------------------------------ */
+/* Benchmark support (bench.c)                                         */
+/* ------------------------------------------------------------------ */
+/* Runs a register-only FMA loop on every pool thread and returns the  */
+/* achieved GFLOP/s of the whole pool (the machine's FMA peak).        */
+double ck_fma_peak_gflops(int64_t iters);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CKERAS_KERNELS_H */

@@ -1,0 +1,122 @@
+/*
+ * gemm.c: C[M,N] = alpha * op(A) @ op(B) + beta * C, row-major.
+ *
+ * The only file that knows the BLAS underneath: OpenBLAS from the
+ * scipy-openblas32 package (every symbol prefixed scipy_). OpenBLAS is
+ * pinned to one thread; ck_sgemm cuts C into column or row panels whose
+ * number and size depend only on (M, N, K), and runs one single-threaded
+ * OpenBLAS call per panel on the ckeras pool. So every element of C is
+ * computed by the same call whatever the thread count: results are
+ * bitwise identical for 1, 2 or 16 threads (OpenBLAS's own threading is
+ * not), and there is one pool in the process.
+ *
+ *   A: op(A) is [M,K]; stored [M,lda] (no trans) or [K,lda] (trans)
+ *   B: op(B) is [K,N]; stored [K,ldb] (no trans) or [N,ldb] (trans)
+ *   C: [M,ldc]. beta == 0: C is written, never read.
+ */
+#include <cblas.h>
+#include "ck_internal.h"
+
+void ck_gemm_init_blas(void) { scipy_openblas_set_num_threads(1); }
+
+/* One BLAS call, or the degenerate cases BLAS would reject. */
+static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
+                       int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C,
+                       int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return;
+    }
+    scipy_cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
+                transb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+                (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
+                (blasint)ldc);
+}
+
+/* Panel sizing, measured on the 2-core dev machine with single-threaded
+ * OpenBLAS calls on the pool: row panels beat column panels whenever M
+ * allows two (a row panel of C is contiguous and packs B once per panel);
+ * a few large panels beat many small ones (each call re-packs the shared
+ * operand). A panel carries at least CK_GEMM_PANEL_FLOPS, spans a multiple
+ * of CK_GEMM_PANEL_ALIGN rows or columns, and there are at most
+ * CK_GEMM_MAX_PANELS, a power of two so that 2, 4 or 8 threads share them
+ * evenly. All of this depends on (M, N, K) only, never on the thread
+ * count. */
+#define CK_GEMM_PANEL_FLOPS (2.0e6)
+#define CK_GEMM_PANEL_ALIGN 32
+#define CK_GEMM_MAX_PANELS 8
+
+static int64_t gemm_panels(double flops, int64_t extent) {
+    double want = flops / CK_GEMM_PANEL_FLOPS;
+    int64_t most = extent / CK_GEMM_PANEL_ALIGN;
+    int64_t panels = 1;
+    while (panels * 2 <= CK_GEMM_MAX_PANELS && panels * 2 <= most &&
+           (double)(panels * 2) <= want)
+        panels *= 2;
+    return panels;
+}
+
+typedef struct {
+    int transa, transb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+    int split_rows;  /* 1: panels are row ranges of C, 0: column ranges */
+    int64_t panel;   /* rows or columns per panel */
+} gemm_ctx;
+
+static void gemm_panel(void *vctx, int64_t b) {
+    const gemm_ctx *g = (const gemm_ctx *)vctx;
+    int64_t extent = g->split_rows ? g->M : g->N;
+    int64_t lo = b * g->panel;
+    int64_t n = extent - lo < g->panel ? extent - lo : g->panel;
+    if (g->split_rows) {
+        const float *A = g->transa ? g->A + lo : g->A + lo * g->lda;
+        sgemm_call(g->transa, g->transb, n, g->N, g->K, g->alpha, A, g->lda,
+                   g->B, g->ldb, g->beta, g->C + lo * g->ldc, g->ldc);
+    } else {
+        const float *B = g->transb ? g->B + lo * g->ldb : g->B + lo;
+        sgemm_call(g->transa, g->transb, g->M, n, g->K, g->alpha, g->A,
+                   g->lda, B, g->ldb, g->beta, g->C + lo, g->ldc);
+    }
+}
+
+void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
+              float alpha, const float *A, int64_t lda, const float *B,
+              int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    double flops = 2.0 * (double)M * (double)N * (double)(K > 0 ? K : 1);
+    int64_t row_panels = gemm_panels(flops, M);
+    int split_rows = row_panels > 1 || gemm_panels(flops, N) == 1;
+    int64_t extent = split_rows ? M : N;
+    int64_t panels = split_rows ? row_panels : gemm_panels(flops, N);
+    int64_t per = (extent + panels - 1) / panels;
+    gemm_ctx g = {transa, transb, M, N, K, alpha, beta, A, B, C,
+                  lda, ldb, ldc, split_rows,
+                  (per + CK_GEMM_PANEL_ALIGN - 1) / CK_GEMM_PANEL_ALIGN *
+                      CK_GEMM_PANEL_ALIGN};
+    ck_parallel_for(ck_nblocks(extent, g.panel), gemm_panel, &g);
+}
+
+void ck_sgemm_ref(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float *A, int64_t lda, const float *B,
+                  int64_t ldb, float beta, float *C, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            double acc = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                float a = transa ? A[k * lda + i] : A[i * lda + k];
+                float b = transb ? B[j * ldb + k] : B[k * ldb + j];
+                acc += (double)a * (double)b;
+            }
+            float ab = (float)((double)alpha * acc);
+            C[i * ldc + j] = beta == 0.0f ? ab : ab + beta * C[i * ldc + j];
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/* test_main.c: the C test driver (make test-c). Each kernel family has a
+ * test_<family>.c defining ck_test_<family>(); all run at 1 and 2 threads. */
+#include "test_util.h"
+
+int ck_test_failures = 0;
+
+void ck_test_gemm(void);
+/* kernel families: one declaration each */
+
+static void run_all(void) {
+    ck_test_gemm();
+    /* kernel families: one call each */
+}
+
+int main(void) {
+    ck_init();
+    for (int threads = 1; threads <= 2; threads++) {
+        ck_set_num_threads(threads);
+        run_all();
+    }
+    if (ck_test_failures) {
+        fprintf(stderr, "%d kernel check(s) failed\n", ck_test_failures);
+        return 1;
+    }
+    printf("C kernel driver: all checks passed\n");
+    return 0;
+}
