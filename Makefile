@@ -55,7 +55,7 @@ test-c: $(DEPS)
 wheel: $(DEPS)
 	rm -rf build/lib* build/temp* dist wheelhouse
 	$(VPY) -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
-	LD_LIBRARY_PATH=$(BLAS_LIB) $(VENV)/bin/auditwheel repair -w wheelhouse dist/ckeras-*.whl
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" LD_LIBRARY_PATH=$(BLAS_LIB) $(VENV)/bin/auditwheel repair -w wheelhouse dist/ckeras-*.whl
 	rm -rf build/lib* build/temp*
 
 # the repaired wheel in a fresh venv that has only numpy, h5py and pyyaml
