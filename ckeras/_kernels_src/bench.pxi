@@ -1,0 +1,98 @@
+# Benchmark support (src/kernels/bench.c) and timing loops run inside C.
+#
+# Each bench_* function validates its arrays by making one call of the
+# kernel's own binding (the checks of checks.pxi; that call is also the
+# warm-up), then runs the kernel `iters` times back to back in a nogil
+# loop timed with CLOCK_MONOTONIC and returns the mean seconds per call.
+# Repeats and medians are the caller's (ckeras/bench/kernels.py), so that
+# it can interleave its peers' timings with ours.
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+
+
+ctypedef void (*_bench_body)(const void *ctx) noexcept nogil
+
+
+cdef double _mono_seconds() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <double>ts.tv_sec + 1e-9 * <double>ts.tv_nsec
+
+
+cdef double _time_body(_bench_body body, const void *ctx, object iters) except -1:
+    """Mean seconds per call of body(ctx) over `iters` back-to-back calls."""
+    cdef int64_t n = check_positive(iters, "iters"), i
+    cdef double t0, t1
+    with nogil:
+        t0 = _mono_seconds()
+        for i in range(n):
+            body(ctx)
+        t1 = _mono_seconds()
+    return (t1 - t0) / <double>n
+
+
+def fma_peak_gflops(iters):
+    """GFLOP/s of a register-only FMA loop of `iters` steps on every pool
+    thread: the machine's peak for the current thread count."""
+    cdef int64_t n = check_positive(iters, "iters")
+    cdef double g
+    with nogil:
+        g = ck_fma_peak_gflops(n)
+    return g
+
+
+# ---- GEMM: a sequence of up to _BENCH_MAX_GEMMS ck_sgemm calls -------------
+
+DEF _BENCH_MAX_GEMMS = 4
+
+cdef struct _gemm_call:
+    int transa, transb
+    int64_t M, N, K, lda, ldb, ldc
+    float alpha, beta
+    const float *A
+    const float *B
+    float *C
+
+cdef struct _gemm_seq:
+    int count
+    _gemm_call calls[_BENCH_MAX_GEMMS]
+
+
+cdef void _gemm_seq_body(const void *vctx) noexcept nogil:
+    cdef const _gemm_seq *s = <const _gemm_seq *>vctx
+    cdef int i
+    for i in range(s.count):
+        ck_sgemm(s.calls[i].transa, s.calls[i].transb, s.calls[i].M,
+                 s.calls[i].N, s.calls[i].K, s.calls[i].alpha, s.calls[i].A,
+                 s.calls[i].lda, s.calls[i].B, s.calls[i].ldb,
+                 s.calls[i].beta, s.calls[i].C, s.calls[i].ldc)
+
+
+def bench_sgemm(calls, iters):
+    """Mean seconds of one pass over `calls`, a list of up to 4 tuples
+    (A, B, C, trans_a, trans_b, beta), each C = op(A) @ op(B) + beta * C
+    through ck_sgemm, timed over `iters` passes."""
+    if not 1 <= len(calls) <= _BENCH_MAX_GEMMS:
+        raise ValueError(
+            f"calls must hold 1 to {_BENCH_MAX_GEMMS} GEMMs, got {len(calls)}")
+    cdef _gemm_seq seq
+    cdef cnp.ndarray a, b, c
+    seq.count = len(calls)
+    for i, (A, B, C, trans_a, trans_b, beta) in enumerate(calls):
+        if C is None:
+            raise ValueError(f"calls[{i}]: pass an output C to time into")
+        _sgemm(False, A, B, C, trans_a, trans_b, 1.0, beta)  # checks, warm-up
+        a, b, c = A, B, C
+        seq.calls[i].transa = 1 if trans_a else 0
+        seq.calls[i].transb = 1 if trans_b else 0
+        seq.calls[i].M = c.shape[0]
+        seq.calls[i].N = c.shape[1]
+        seq.calls[i].K = a.shape[0] if trans_a else a.shape[1]
+        seq.calls[i].lda = _leading_dim(a, "A")
+        seq.calls[i].ldb = _leading_dim(b, "B")
+        seq.calls[i].ldc = _leading_dim(c, "C")
+        seq.calls[i].alpha = 1.0
+        seq.calls[i].beta = beta
+        seq.calls[i].A = _fptr(a)
+        seq.calls[i].B = _fptr(b)
+        seq.calls[i].C = _fptr(c)
+    return _time_body(_gemm_seq_body, &seq, iters)
