@@ -209,7 +209,8 @@ def test_bad_arrays_raise_clear_errors(name):
         with pytest.raises(TypeError, match=f"{sname} must have dtype float32"):
             fn(p, g, *bad, **hp)
         bad[i] = np.ones((20,), np.float32)
-        with pytest.raises(ValueError, match=rf"{sname} must have shape \(4, 5\), got \(20,\)"):
+        with pytest.raises(ValueError,
+                           match=rf"{sname} must have shape \(4, 5\), got \(20,\)"):
             fn(p, g, *bad, **hp)
         bad[i] = s[i].copy()
         bad[i].flags.writeable = False
