@@ -96,3 +96,68 @@ def bench_sgemm(calls, iters):
         seq.calls[i].B = _fptr(b)
         seq.calls[i].C = _fptr(c)
     return _time_body(_gemm_seq_body, &seq, iters)
+
+
+# ---- optimizer updates: one in-place step over a parameter -----------------
+
+cdef enum _OptKind:
+    _OPT_SGD, _OPT_RMSPROP, _OPT_ADAGRAD, _OPT_ADADELTA, _OPT_ADAM
+
+cdef struct _opt_step:
+    int kind, nesterov
+    float *p
+    float *s1
+    float *s2
+    const float *g
+    int64_t n
+    float lr, rho, beta2, eps  # rho: momentum, rho or beta1
+
+
+cdef void _opt_body(const void *vctx) noexcept nogil:
+    cdef const _opt_step *s = <const _opt_step *>vctx
+    if s.kind == _OPT_SGD:
+        ck_sgd_update(s.p, s.s1, s.g, s.n, s.lr, s.rho, s.nesterov)
+    elif s.kind == _OPT_RMSPROP:
+        ck_rmsprop_update(s.p, s.s1, s.g, s.n, s.lr, s.rho, s.eps)
+    elif s.kind == _OPT_ADAGRAD:
+        ck_adagrad_update(s.p, s.s1, s.g, s.n, s.lr, s.eps)
+    elif s.kind == _OPT_ADADELTA:
+        ck_adadelta_update(s.p, s.s1, s.s2, s.g, s.n, s.lr, s.rho, s.eps)
+    else:
+        ck_adam_update(s.p, s.s1, s.s2, NULL, s.g, s.n, s.lr, s.rho, s.beta2,
+                       s.eps)
+
+
+# name -> (binding, kind, its momentum/rho/beta1 keyword)
+_BENCH_OPTIMIZERS = {
+    "sgd": (sgd_update, _OPT_SGD, "momentum"),
+    "rmsprop": (rmsprop_update, _OPT_RMSPROP, "rho"),
+    "adagrad": (adagrad_update, _OPT_ADAGRAD, None),
+    "adadelta": (adadelta_update, _OPT_ADADELTA, "rho"),
+    "adam": (adam_update, _OPT_ADAM, "beta1"),
+}
+
+
+def bench_optimizer(name, p, g, states, kwargs, iters):
+    """Mean seconds of one in-place <name>_update(p, g, *states, **kwargs)
+    step (name: sgd, rmsprop, adagrad, adadelta or adam; states: its one
+    or two state buffers; kwargs: every hyper-parameter of the binding
+    but nesterov, by keyword), timed over `iters` steps."""
+    if name not in _BENCH_OPTIMIZERS:
+        raise ValueError(f"name must be one of {sorted(_BENCH_OPTIMIZERS)}, "
+                         f"got {name!r}")
+    binding, kind, rho_key = _BENCH_OPTIMIZERS[name]
+    binding(p, g, *states, **kwargs)  # checks every argument; warm-up
+    cdef _opt_step s
+    s.kind = kind
+    s.nesterov = 1 if kwargs.get("nesterov", False) else 0
+    s.p = _fptr(<cnp.ndarray>p)
+    s.g = _fptr(<cnp.ndarray>g)
+    s.s1 = _fptr(<cnp.ndarray>states[0]) if len(states) > 0 else NULL
+    s.s2 = _fptr(<cnp.ndarray>states[1]) if len(states) > 1 else NULL
+    s.n = (<cnp.ndarray>p).size
+    s.lr = kwargs["lr_t"] if kind == _OPT_ADAM else kwargs["lr"]
+    s.rho = kwargs[rho_key] if rho_key else 0.0
+    s.beta2 = kwargs["beta2"] if kind == _OPT_ADAM else 0.0
+    s.eps = kwargs["eps"] if kind != _OPT_SGD else 0.0
+    return _time_body(_opt_body, &s, iters)

@@ -232,7 +232,7 @@ def _optimizer_entries(rng, settings):
         bufs = [np.abs(_rand(rng, n, scale=0.01)) for _ in states]
         ref_bufs = [s.copy() for s in bufs]
         t = _measure({
-            "ours": lambda it: kernels.bench_optimizer(kernel, p, g, bufs,
+            "ours": lambda it: kernels.bench_optimizer(ref_name, p, g, bufs,
                                                        kwargs, it),
             "reference": _py_timer(lambda: ref(p, g, *ref_bufs, **kwargs)),
         }, settings)
@@ -246,6 +246,7 @@ def _optimizer_entries(rng, settings):
 
 def _fma_peak(settings):
     """Median GFLOP/s of a few runs of the C FMA loop, and its seconds."""
+    kernels.fma_peak_gflops(settings.fma_iters // 10)  # wakes the pool
     runs = []
     for _ in range(settings.fma_repeats):
         t0 = time.perf_counter()
