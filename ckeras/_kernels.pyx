@@ -22,3 +22,4 @@ include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
 # kernel families: one .pxi each, in header order
 include "_kernels_src/activations.pxi"
+include "_kernels_src/losses.pxi"
