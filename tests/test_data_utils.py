@@ -149,8 +149,11 @@ def test_untar_extracts_next_to_the_archive_once(server, home):
     assert os.path.exists(str(home / "datasets" / "batches.tar.gz"))
 
 
-def test_extract_zip_and_tar(server, home):
+@pytest.mark.parametrize("python_has_data_filter", [True, False])
+def test_extract_zip_and_tar(server, home, monkeypatch, python_has_data_filter):
     root, url = server
+    if not python_has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("z/inside.txt", "zipped")
@@ -162,8 +165,12 @@ def test_extract_zip_and_tar(server, home):
     assert (home / "datasets" / "t" / "inside.txt").read_text() == "tarred"
 
 
-def test_tar_members_escaping_the_directory_are_refused(server, home):
+@pytest.mark.parametrize("python_has_data_filter", [True, False])
+def test_tar_members_escaping_the_directory_are_refused(server, home, monkeypatch,
+                                                        python_has_data_filter):
     root, url = server
+    if not python_has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     (root / "evil.tar.gz").write_bytes(_tar_gz({"../escaped.txt": b"x"}))
     with pytest.raises(tarfile.TarError):
         get_file("evil", url + "evil.tar.gz", untar=True)

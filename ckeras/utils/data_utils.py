@@ -7,14 +7,19 @@ cache directory, checked against the expected hash, and only then renamed
 into place, so an interrupted or corrupted download never leaves a file
 that looks valid.
 """
+import builtins
 import hashlib
+import io
 import os
+import pickle
 import shutil
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+
+import numpy as np
 
 from ckeras.utils.progbar import Progbar
 
@@ -167,7 +172,7 @@ def _extract_archive(file_path, path=".", archive_format="auto"):
             names = archive.getnames() if kind == "tar" else archive.namelist()
             try:
                 if kind == "tar":
-                    archive.extractall(path, filter="data")
+                    _safe_extract_tar(archive, path)
                 else:
                     archive.extractall(path)
             except BaseException:
@@ -180,6 +185,22 @@ def _extract_archive(file_path, path=".", archive_format="auto"):
                 raise
         return True
     return False
+
+
+def _safe_extract_tar(archive, path):
+    """extractall refusing members that would escape ``path`` or aren't
+    plain files and directories."""
+    if hasattr(tarfile, "data_filter"):  # Python 3.9.17+, 3.10.12+, 3.11.4+
+        archive.extractall(path, filter="data")
+        return
+    root = os.path.realpath(path)
+    for member in archive.getmembers():
+        target = os.path.realpath(os.path.join(root, member.name))
+        if not (member.isfile() or member.isdir()) or os.path.isabs(member.name) or \
+                os.path.commonpath([root, target]) != root:
+            raise tarfile.TarError("refusing to extract %r: it is not a plain file or "
+                                   "directory inside %s" % (member.name, path))
+    archive.extractall(path)
 
 
 def get_file(fname, origin, untar=False, md5_hash=None, file_hash=None,
@@ -257,3 +278,77 @@ def _parent_writable(path):
             return False
         path = parent
     return os.access(path, os.W_OK)
+
+
+def _reconstructors():
+    """The numpy functions pickles use to rebuild arrays and scalars,
+    keyed by every module path numpy has used for them (1.x and 2.x)."""
+    reconstruct = np.ndarray((0,)).__reduce__()[0]
+    scalar = np.int64(0).__reduce__()[0]
+    frombuffer = np.arange(1).__reduce_ex__(5)[0]
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = reconstruct
+        allowed[(module, "scalar")] = scalar
+    for module in ("numpy.core.numeric", "numpy._core.numeric"):
+        allowed[(module, "_frombuffer")] = frombuffer
+    for name in ("dict", "list", "bytes", "str", "bytearray"):
+        allowed[("builtins", name)] = allowed[("__builtin__", name)] = getattr(builtins, name)
+    allowed[("_codecs", "encode")] = _latin1_encode
+    return allowed
+
+
+def _latin1_encode(text, encoding="latin1"):
+    """``_codecs.encode`` as Python 3 protocol-2 pickles use it for bytes."""
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("refusing _codecs.encode with encoding %r" % (encoding,))
+    return text.encode("latin1")
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An Unpickler for data files: numpy arrays, numpy scalars, dicts,
+    lists, bytes and str only. Any other global (the way a pickle runs
+    code) raises UnpicklingError instead of being imported."""
+
+    _allowed = None
+
+    def find_class(self, module, name):
+        if _ArrayUnpickler._allowed is None:
+            _ArrayUnpickler._allowed = _reconstructors()
+        try:
+            return _ArrayUnpickler._allowed[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                "refusing to load %s.%s from a data file: only numpy arrays, dicts, lists, "
+                "bytes and str are allowed (the file may be corrupted or malicious)"
+                % (module, name)) from None
+
+
+def safe_pickle_load(file, encoding="ASCII"):
+    """``pickle.load`` restricted to numpy arrays and plain containers."""
+    return _ArrayUnpickler(file, encoding=encoding).load()
+
+
+def load_npz(path):
+    """Reads every array of an .npz file into a dict, unpickling object
+    arrays (e.g. ragged lists of word indices) with ``safe_pickle_load``."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            data = io.BytesIO(archive.read(member))
+            version = np.lib.format.read_magic(data)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(data)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(data)
+            key = member[:-4] if member.endswith(".npy") else member
+            if dtype.hasobject:
+                array = safe_pickle_load(data, encoding="latin1")
+                if not isinstance(array, np.ndarray) or array.shape != shape:
+                    raise ValueError("%s in %s: expected an array of shape %s"
+                                     % (key, path, shape))
+            else:
+                data.seek(0)
+                array = np.lib.format.read_array(data, allow_pickle=False)
+            arrays[key] = array
+    return arrays
