@@ -161,3 +161,41 @@ def bench_optimizer(name, p, g, states, kwargs, iters):
     s.beta2 = kwargs["beta2"] if kind == _OPT_ADAM else 0.0
     s.eps = kwargs["eps"] if kind != _OPT_SGD else 0.0
     return _time_body(_opt_body, &s, iters)
+
+
+# ---- fused softmax cross-entropy: forward + backward -----------------------
+
+cdef struct _xent_step:
+    float *loss
+    float *probs
+    float *dz
+    const float *z
+    const float *t
+    const float *dloss
+    int64_t N, C
+    float eps
+
+
+cdef void _xent_body(const void *vctx) noexcept nogil:
+    cdef const _xent_step *s = <const _xent_step *>vctx
+    ck_softmax_xent_forward(s.loss, s.probs, s.z, s.t, s.N, s.C, s.eps)
+    ck_softmax_xent_backward(s.dz, s.dloss, s.probs, s.t, s.N, s.C, s.eps)
+
+
+def bench_softmax_xent(z, t, loss, probs, dloss, dz, iters, eps=1e-7):
+    """Mean seconds of softmax_xent_forward(z, t, eps, loss=loss,
+    probs=probs) then softmax_xent_backward(dloss, probs, t, eps, dz=dz),
+    timed over `iters` calls of the pair. dz accumulates over the calls."""
+    softmax_xent_forward(z, t, eps, loss=loss, probs=probs)  # checks; warm-up
+    softmax_xent_backward(dloss, probs, t, eps, dz=dz)
+    cdef _xent_step s
+    s.loss = _fptr(<cnp.ndarray>loss)
+    s.probs = _fptr(<cnp.ndarray>probs)
+    s.dz = _fptr(<cnp.ndarray>dz)
+    s.z = _fptr(<cnp.ndarray>z)
+    s.t = _fptr(<cnp.ndarray>t)
+    s.dloss = _fptr(<cnp.ndarray>dloss)
+    s.N = (<cnp.ndarray>z).shape[0]
+    s.C = (<cnp.ndarray>z).shape[1]
+    s.eps = eps
+    return _time_body(_xent_body, &s, iters)
