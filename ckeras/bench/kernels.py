@@ -263,6 +263,7 @@ def collect(threads=None, quick=False):
     """Runs every kernel benchmark; returns (header lines, entries)."""
     threads = default_threads() if threads is None else threads
     backend.set_num_threads(threads)
+    load_before = os.getloadavg()[0]
     settings = Settings(quick)
     rng = np.random.default_rng(0)
     peak, peak_seconds = _fma_peak(settings)
@@ -283,6 +284,11 @@ def collect(threads=None, quick=False):
               f"(median of {settings.fma_repeats}), numpy {np.__version__}; "
               f"times are medians of {settings.repeats} repeats"
               + (" (--quick)" if quick else "")]
+    load = max(load_before, os.getloadavg()[0])
+    if load > 0.5 + kernels.available_cores() - threads:
+        header.append(f"load average {load:.1f} on {kernels.available_cores()} "
+                      "cores: other processes share the cores, times are slower "
+                      "and noisier than on an idle machine")
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     if coretype is not None:
         header.append(f"OPENBLAS_CORETYPE={coretype} is set: OpenBLAS "
