@@ -1,0 +1,10 @@
+"""Utilities (Keras 2's ``keras.utils``)."""
+from ckeras.utils.generic_utils import (CustomObjectScope, custom_object_scope,
+                                        deserialize_keras_object, get_custom_objects,
+                                        serialize_keras_object)
+from ckeras.utils.layer_utils import print_summary
+from ckeras.utils.np_utils import normalize, to_categorical
+
+__all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "serialize_keras_object", "print_summary",
+           "normalize", "to_categorical"]
