@@ -145,11 +145,11 @@ def dense(x, kernel, bias=None, activation="linear", alpha=1.0):
             xv = xv.astype(np.float32)
         elif not xv.flags.c_contiguous:
             xv = np.ascontiguousarray(xv)
-        y = native.get("dense_forward")(xv, W, b, activation, alpha)
+        y2 = native.get("dense_forward")(xv, W, b, activation, alpha)
 
         def backward(dy):
             dx, dW, db = native.get("dense_backward")(
-                _c(dy.reshape(y.shape).astype(np.float32, copy=False)), xv, W, y,
+                _c(dy.reshape(y2.shape).astype(np.float32, copy=False)), xv, W, y2,
                 activation, alpha, has_bias=b is not None,
                 need_dx=isinstance(x, Tensor))
             return (None if dx is None else dx.reshape(shape)), dW, db
@@ -157,15 +157,14 @@ def dense(x, kernel, bias=None, activation="linear", alpha=1.0):
         z = xv @ W
         if b is not None:
             z = z + b
-        y = _FORWARD[activation](z, alpha)
+        y2 = _FORWARD[activation](z, alpha)
 
         def backward(dy):
             # y = act(z), z = x @ W + b
-            dz = _BACKWARD[activation](dy.reshape(y.shape), y, alpha)
+            dz = _BACKWARD[activation](dy.reshape(y2.shape), y2, alpha)
             return ((dz @ W.T).reshape(shape), xv.T @ dz,
                     None if b is None else dz.sum(axis=0))
-    if len(shape) != 2:
-        y = y.reshape(shape[:-1] + (W.shape[1],))
+    y = y2 if len(shape) == 2 else y2.reshape(shape[:-1] + (W.shape[1],))
     if not _tape.recording:
         return y
     return record(y, (x, kernel, bias), backward)
