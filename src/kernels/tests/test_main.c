@@ -5,10 +5,12 @@
 int ck_test_failures = 0;
 
 void ck_test_gemm(void);
+void ck_test_dense(void);
 /* kernel families: one declaration each */
 
 static void run_all(void) {
     ck_test_gemm();
+    ck_test_dense();
     /* kernel families: one call each */
 }
 
