@@ -5,13 +5,17 @@
 int ck_test_failures = 0;
 
 void ck_test_gemm(void);
-void ck_test_dense(void);
 /* kernel families: one declaration each */
+void ck_test_activations(void);
+void ck_test_dense(void);
+void ck_test_losses(void);
 
 static void run_all(void) {
     ck_test_gemm();
-    ck_test_dense();
     /* kernel families: one call each */
+    ck_test_activations();
+    ck_test_dense();
+    ck_test_losses();
 }
 
 int main(void) {
