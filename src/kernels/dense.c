@@ -27,14 +27,17 @@
 #include <string.h>
 #include "ck_internal.h"
 
-/* Row blocks of the fused forward follow ck_sgemm's row panelling (a
- * power-of-two count up to DENSE_MAX_BLOCKS, each at least
- * DENSE_BLOCK_FLOPS and a multiple of DENSE_ROW_ALIGN rows), then shrink
- * until a block of y fits in DENSE_L2_BYTES (half of a Zen3 core's L2, so
- * the block of x and the packed W fit beside it), never below
- * DENSE_ROW_ALIGN rows. */
-#define DENSE_BLOCK_FLOPS (2.0e6)
-#define DENSE_ROW_ALIGN ((int64_t)32)
+/* Row blocks of the fused forward: a power-of-two count up to
+ * DENSE_MAX_BLOCKS, each carrying at least DENSE_BLOCK_FLOPS, spanning a
+ * multiple of DENSE_ROW_ALIGN rows, then shrunk until a block of y fits in
+ * DENSE_L2_BYTES (half of a Zen3 core's L2, so x's rows and the packed W
+ * fit beside it), never below DENSE_ROW_ALIGN rows. DENSE_ROW_ALIGN is
+ * twice ck_sgemm's panel alignment: ck_sgemm cuts a block of 64 or more
+ * rows into row panels of 32 (the same single-threaded BLAS calls it makes
+ * for the whole y), whereas it would cut a 32-row block into column
+ * panels that re-pack x and measure 6% slower. */
+#define DENSE_BLOCK_FLOPS (4.0e6)
+#define DENSE_ROW_ALIGN ((int64_t)64)
 #define DENSE_MAX_BLOCKS 8
 #define DENSE_L2_BYTES ((int64_t)256 * 1024)
 /* db: columns per block of the column-sum pass. */

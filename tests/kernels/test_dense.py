@@ -7,8 +7,7 @@ from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import dense as ref
 from tests.gradcheck import assert_grads_match
 
-ACTIVATIONS = ["linear", "relu", "elu", "selu", "softplus", "softsign",
-               "sigmoid", "hard_sigmoid", "tanh", "softmax"]
+ACTIVATIONS = list(kernels.ACTIVATIONS)
 # (N, C, U): ones, odd sizes, row-block and db column-block remainders,
 # empty batch and empty input, and the MNIST MLP layer
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (3, 4, 1), (17, 33, 65),
