@@ -22,6 +22,7 @@ include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
 # kernel families: one .pxi each, in header order
 include "_kernels_src/activations.pxi"
+include "_kernels_src/dense.pxi"
 include "_kernels_src/losses.pxi"
 include "_kernels_src/optimizers.pxi"
 include "_kernels_src/bench.pxi"
