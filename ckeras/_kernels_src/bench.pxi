@@ -199,3 +199,55 @@ def bench_softmax_xent(z, t, loss, probs, dloss, dz, iters, eps=1e-7):
     s.C = (<cnp.ndarray>z).shape[1]
     s.eps = eps
     return _time_body(_xent_body, &s, iters)
+
+
+# ---- Dense: one forward + backward step ------------------------------------
+
+cdef struct _dense_step:
+    float *y
+    float *dx
+    float *dW
+    float *db
+    float *workspace
+    const float *x
+    const float *W
+    const float *b
+    const float *dy
+    int64_t N, C, U
+    int act
+    float alpha
+
+
+cdef void _dense_body(const void *vctx) noexcept nogil:
+    cdef const _dense_step *s = <const _dense_step *>vctx
+    ck_dense_forward(s.y, s.x, s.W, s.b, s.N, s.C, s.U, s.act, s.alpha)
+    ck_dense_backward(s.dx, s.dW, s.db, s.dy, s.x, s.W, s.y, s.N, s.C, s.U,
+                      s.act, s.alpha, s.workspace)
+
+
+def bench_dense(x, W, b, dy, y, dx, dW, db, workspace, activation, iters,
+                alpha=1.0):
+    """Mean seconds of one Dense step, dense_forward(x, W, b, activation,
+    out=y) then dense_backward(dy, x, W, y, ..., dx=dx, dW=dW, db=db,
+    workspace=workspace), timed over `iters` steps. b and db, or dx, may
+    be None. The gradients accumulate over the steps."""
+    dense_forward(x, W, b, activation, alpha, out=y)  # checks; warm-up
+    dense_backward(dy, x, W, y, activation, alpha, has_bias=b is not None,
+                   need_dx=dx is not None, dx=dx, dW=dW, db=db,
+                   workspace=workspace)
+    cdef _dense_step s
+    s.y = _fptr(<cnp.ndarray>y)
+    s.dx = _fptr_or_null(dx)
+    s.dW = _fptr(<cnp.ndarray>dW)
+    s.db = _fptr_or_null(db)
+    s.workspace = _fptr(<cnp.ndarray>workspace)
+    s.x = _fptr(<cnp.ndarray>x)
+    s.W = _fptr(<cnp.ndarray>W)
+    s.b = _fptr_or_null(b)
+    s.dy = _fptr(<cnp.ndarray>dy)
+    s.N = (<cnp.ndarray>x).shape[0]
+    s.C = (<cnp.ndarray>x).shape[1]
+    s.U = (<cnp.ndarray>W).shape[1]
+    s.act = activation_code(activation)
+    s.alpha = alpha
+    return _time_body(_dense_body, &s, iters)
