@@ -42,7 +42,8 @@ def fma_peak_gflops(iters):
 
 # ---- GEMM: a sequence of up to _BENCH_MAX_GEMMS ck_sgemm calls -------------
 
-DEF _BENCH_MAX_GEMMS = 4
+cdef enum:
+    _BENCH_MAX_GEMMS = 4
 
 cdef struct _gemm_call:
     int transa, transb

@@ -11,7 +11,8 @@ over the repeats of the mean seconds per call within one repeat.
 
 One entry per kernel (a row of the table, an object of the JSON list):
     kernel, shape       what ran
-    seconds             median seconds per call
+    seconds             median seconds per call (fma_peak: of the whole
+                        median run of the FMA loop)
     gflops              nominal flops / seconds (GEMM: 2*M*N*K; elementwise
                         kernels: the flops of their formula, sqrt and divide
                         counted as one)
