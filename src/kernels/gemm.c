@@ -91,12 +91,9 @@ static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
 #define CK_GEMM_PANEL_FLOPS (2.0e6)
 #define CK_GEMM_PANEL_ALIGN 32
 #define CK_GEMM_MAX_PANELS 8
-/* A GEMV (M or N is 1) is bound by reading the matrix, not by flops: split
- * it sooner, so that both cores stream their half. */
-#define CK_GEMV_PANEL_FLOPS (2.5e5)
 
-static int64_t gemm_panels(double flops, double panel_flops, int64_t extent) {
-    double want = flops / panel_flops;
+static int64_t gemm_panels(double flops, int64_t extent) {
+    double want = flops / CK_GEMM_PANEL_FLOPS;
     int64_t most = extent / CK_GEMM_PANEL_ALIGN;
     int64_t panels = 1;
     while (panels * 2 <= CK_GEMM_MAX_PANELS && panels * 2 <= most &&
@@ -137,10 +134,8 @@ void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
               int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
     double flops = 2.0 * (double)M * (double)N * (double)(K > 0 ? K : 1);
-    double panel_flops =
-        M == 1 || N == 1 ? CK_GEMV_PANEL_FLOPS : CK_GEMM_PANEL_FLOPS;
-    int64_t row_panels = gemm_panels(flops, panel_flops, M);
-    int64_t col_panels = gemm_panels(flops, panel_flops, N);
+    int64_t row_panels = gemm_panels(flops, M);
+    int64_t col_panels = gemm_panels(flops, N);
     int split_rows = row_panels > 1 || col_panels == 1;
     int64_t extent = split_rows ? M : N;
     int64_t panels = split_rows ? row_panels : col_panels;
