@@ -5,10 +5,14 @@
 int ck_test_failures = 0;
 
 void ck_test_gemm(void);
+void ck_test_recurrent(void);
+void ck_test_embedding(void);
 /* kernel families: one declaration each */
 
 static void run_all(void) {
     ck_test_gemm();
+    ck_test_recurrent();
+    ck_test_embedding();
     /* kernel families: one call each */
 }
 
