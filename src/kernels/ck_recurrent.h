@@ -23,6 +23,14 @@
 #include <string.h>
 #include "ck_internal.h"
 
+/* gcc will not if-convert a select that feeds a floating-point operation
+ * while -ftrapping-math (the default) is on, so the clamps in the
+ * functions below would keep their loops scalar. Nothing here reads FP
+ * exception flags, and the flag changes no result bit. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #if defined(__GNUC__)
 #define CK_RNN_INLINE static inline __attribute__((always_inline))
 #else
