@@ -4,32 +4,24 @@
  *
  *   - the elementwise gate activations, forward (in place) and their
  *     derivative expressed through the forward output y, as loops gcc
- *     vectorizes (the switch sits outside each loop);
+ *     vectorizes (the switch sits outside each loop), with the same
+ *     formulas as activations.c (ck_math.h's ck_sigmoidf, ck_tanhf and
+ *     branch-free ck_selectf), so a gate gives the bits of the standalone
+ *     activation;
  *   - the row blocking of one time step (fixed by the shape, never by the
  *     thread count);
  *   - the bias gradient (column sums in a fixed order).
  *
  * Supported activations: linear, relu, sigmoid, hard_sigmoid, tanh (any
  * other value computes linear; the bindings reject them).
- *
- * TODO(act): the fast expf/tanhf below are the recurrent kernels' own
- * until the activation family's shared ck_math.h lands on main; then they
- * switch to it and these two go.
  */
 #ifndef CK_RECURRENT_H
 #define CK_RECURRENT_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include "ck_internal.h"
-
-/* gcc will not if-convert a select that feeds a floating-point operation
- * while -ftrapping-math (the default) is on, so the clamps in the
- * functions below would keep their loops scalar. Nothing here reads FP
- * exception flags, and the flag changes no result bit. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+#include "ck_math.h"
 
 #if defined(__GNUC__)
 #define CK_RNN_INLINE static inline __attribute__((always_inline))
@@ -37,69 +29,24 @@
 #define CK_RNN_INLINE static inline
 #endif
 
-/* e^x for float, branch-free (vectorizable): Cephes expf. x = n ln2 + r,
- * |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n through the exponent
- * bits. Relative error about 2 ulp; x is clamped to [-87.3, 88.3] so 2^n
- * stays a normal float. */
-CK_RNN_INLINE float ck_rnn_expf(float x) {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
-    /* round to nearest by the 1.5 * 2^23 trick (contraction is off) */
-    float fn = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    float r = x - fn * 0.693359375f;
-    r = r - fn * -2.12194440e-4f;
-    float r2 = r * r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
-    int32_t bits = ((int32_t)fn + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof(scale));
-    return p * scale;
-}
-
-/* tanh for float, branch-free: Cephes tanhf. |x| < 0.625 by an odd
- * polynomial (no cancellation near 0), else 1 - 2 / (e^(2|x|) + 1). */
-CK_RNN_INLINE float ck_rnn_tanhf(float x) {
-    float a = x < 0.0f ? -x : x;
-    float big = 1.0f - 2.0f / (ck_rnn_expf(2.0f * a) + 1.0f);
-    big = x < 0.0f ? -big : big;
-    float z = x * x;
-    float p = -5.70498872745e-3f;
-    p = p * z + 2.06390887954e-2f;
-    p = p * z - 5.37397155531e-2f;
-    p = p * z + 1.33314422036e-1f;
-    p = p * z - 3.33332819422e-1f;
-    float small = p * z * x + x;
-    return a < 0.625f ? small : big;
-}
-
-CK_RNN_INLINE float ck_rnn_sigmoidf(float x) {
-    return 1.0f / (1.0f + ck_rnn_expf(-x));
-}
-
 /* y[0..n) = act(y[0..n)), in place. */
 CK_RNN_INLINE void ck_rnn_activate(float *y, int64_t n, int act) {
     switch (act) {
     case CK_ACT_TANH:
-        for (int64_t j = 0; j < n; j++) y[j] = ck_rnn_tanhf(y[j]);
+        for (int64_t j = 0; j < n; j++) y[j] = ck_tanhf(y[j]);
         break;
     case CK_ACT_SIGMOID:
-        for (int64_t j = 0; j < n; j++) y[j] = ck_rnn_sigmoidf(y[j]);
+        for (int64_t j = 0; j < n; j++) y[j] = ck_sigmoidf(y[j]);
         break;
     case CK_ACT_HARD_SIGMOID:
         for (int64_t j = 0; j < n; j++) {
             float v = 0.2f * y[j] + 0.5f;
-            v = v < 0.0f ? 0.0f : v;
-            y[j] = v > 1.0f ? 1.0f : v;
+            v = ck_selectf(v < 0.0f, 0.0f, v);
+            y[j] = ck_selectf(v > 1.0f, 1.0f, v);
         }
         break;
     case CK_ACT_RELU:
-        for (int64_t j = 0; j < n; j++) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+        for (int64_t j = 0; j < n; j++) y[j] = ck_selectf(y[j] < 0.0f, 0.0f, y[j]);
         break;
     default: /* linear */
         break;
@@ -118,10 +65,10 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
         break;
     case CK_ACT_HARD_SIGMOID:
         for (int64_t j = 0; j < n; j++)
-            d[j] = y[j] > 0.0f && y[j] < 1.0f ? 0.2f * d[j] : 0.0f;
+            d[j] = ck_selectf((y[j] > 0.0f) & (y[j] < 1.0f), 0.2f * d[j], 0.0f);
         break;
     case CK_ACT_RELU:
-        for (int64_t j = 0; j < n; j++) d[j] = y[j] > 0.0f ? d[j] : 0.0f;
+        for (int64_t j = 0; j < n; j++) d[j] = ck_selectf(y[j] > 0.0f, d[j], 0.0f);
         break;
     default: /* linear */
         break;
