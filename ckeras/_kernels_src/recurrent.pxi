@@ -197,16 +197,17 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     cdef cnp.ndarray dc0a = None
     if layer == "LSTM":
         dc0a = check_out(dc0, "dc0", (N, U), zero=True)
+    given = [dx, dkernel, drecurrent, dbias, dh0, dc0]
     outs = [("dx", dxa), ("dkernel", dwa), ("drecurrent", dra),
             ("dbias", dba), ("dh0", dh0a), ("dc0", dc0a)]
     ins = [("dhseq", dhs), ("dh_T", dhT), ("dc_T", dcT), ("x", xa),
            ("kernel", w), ("recurrent_kernel", r)]
     for i, (oname, o) in enumerate(outs):
-        if o is None:
+        if o is None or given[i] is None:  # a fresh buffer aliases nothing
             continue
         for iname, a in ins:
             check_no_alias(o, oname, a, iname)
-        for oname2, o2 in outs[i + 1:]:
+        for oname2, o2 in outs[:i] + outs[i + 1:]:
             check_no_alias(o, oname, o2, oname2)
     cdef int64_t wsize
     if layer == "LSTM":

@@ -55,6 +55,13 @@ def test_go_backwards_is_time_reversed():
 
 def test_bad_inputs_raise_clear_errors():
     check_bad_inputs(LSTM)
+    inputs = make_inputs(LSTM, 2, 3, 4, 5)
+    outs, cache = run_kernel(LSTM, inputs)
+    x, W, R = inputs[:3]
+    shared = np.zeros((2, 5), np.float32)
+    with pytest.raises(ValueError, match="dh0 must not share memory with dc0"):
+        kernels.lstm_backward(None, outs[1], None, cache, x, W, R, dh0=shared,
+                              dc0=shared)
 
 
 def test_only_final_state_gradients():
