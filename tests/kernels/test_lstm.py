@@ -6,7 +6,7 @@ import pytest
 
 from ckeras._native import kernels
 from tests.kernels.test_rnn import (
-    LSTM, OPTIONS, SHAPES, check_accumulates, check_against_reference,
+    BIG_OPTIONS, BIG_SHAPES, LSTM, OPTIONS, SHAPES, check_accumulates, check_against_reference,
     check_bad_inputs, check_go_backwards_is_reversed_time,
     check_gradients_by_finite_differences, check_mask_semantics,
     check_thread_determinism, make_inputs, option_id, run_kernel)
@@ -18,10 +18,10 @@ def test_kernel_matches_reference(shape, opt):
     check_against_reference(LSTM, shape, **opt)
 
 
-@pytest.mark.parametrize("opt", [dict(), dict(go_backwards=True, mask=True)],
-                         ids=option_id)
-def test_kernel_matches_reference_imdb_step_size(opt):
-    check_against_reference(LSTM, (32, 3, 128, 128), **opt)
+@pytest.mark.parametrize("shape", BIG_SHAPES + [(32, 3, 128, 128)], ids=str)
+@pytest.mark.parametrize("opt", BIG_OPTIONS, ids=option_id)
+def test_kernel_matches_reference_big(shape, opt):
+    check_against_reference(LSTM, shape, **opt)
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])

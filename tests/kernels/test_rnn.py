@@ -278,8 +278,9 @@ def check_bad_inputs(layer):
         layer.backward(*douts, cache, x, W, R, dx=x)
 
 
-SHAPES = [(1, 1, 1, 1), (2, 3, 3, 2), (5, 7, 6, 9), (35, 3, 8, 40),
-          (64, 4, 10, 64)]
+SHAPES = [(1, 1, 1, 1), (2, 3, 3, 2), (5, 7, 6, 9)]
+# several row blocks per step (uneven last block for 35), fewer options
+BIG_SHAPES = [(35, 3, 8, 40), (64, 4, 10, 64)]
 OPTIONS = [
     dict(),
     dict(mask=True),
@@ -290,6 +291,8 @@ OPTIONS = [
     dict(act="sigmoid", ract="linear", mask=True),
     dict(act="hard_sigmoid", ract="hard_sigmoid"),
 ]
+
+BIG_OPTIONS = [dict(), dict(go_backwards=True, mask=True, act="relu")]
 
 
 def option_id(opt):
@@ -311,6 +314,13 @@ def test_kernel_matches_reference(layer, shape, opt):
 def test_reference_gradients(layer, go_backwards, init, mask, act, ract):
     check_gradients_by_finite_differences(layer, go_backwards, init, mask,
                                           act, ract)
+
+
+@pytest.mark.parametrize("layer", [GRU, SIMPLE], ids=lambda l: l.name)
+@pytest.mark.parametrize("shape", BIG_SHAPES, ids=str)
+@pytest.mark.parametrize("opt", BIG_OPTIONS, ids=option_id)
+def test_kernel_matches_reference_big(layer, shape, opt):
+    check_against_reference(layer, shape, **opt)
 
 
 @pytest.mark.parametrize("layer", [GRU, SIMPLE], ids=lambda l: l.name)
