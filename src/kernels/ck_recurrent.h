@@ -46,7 +46,8 @@ CK_RNN_INLINE void ck_rnn_activate(float *y, int64_t n, int act) {
         }
         break;
     case CK_ACT_RELU:
-        for (int64_t j = 0; j < n; j++) y[j] = ck_selectf(y[j] < 0.0f, 0.0f, y[j]);
+        for (int64_t j = 0; j < n; j++)
+            y[j] = ck_selectf(y[j] < 0.0f, 0.0f, y[j]);
         break;
     default: /* linear */
         break;
@@ -65,10 +66,12 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
         break;
     case CK_ACT_HARD_SIGMOID:
         for (int64_t j = 0; j < n; j++)
-            d[j] = ck_selectf((y[j] > 0.0f) & (y[j] < 1.0f), 0.2f * d[j], 0.0f);
+            d[j] = ck_selectf((y[j] > 0.0f) & (y[j] < 1.0f), 0.2f * d[j],
+                              0.0f);
         break;
     case CK_ACT_RELU:
-        for (int64_t j = 0; j < n; j++) d[j] = ck_selectf(y[j] > 0.0f, d[j], 0.0f);
+        for (int64_t j = 0; j < n; j++)
+            d[j] = ck_selectf(y[j] > 0.0f, d[j], 0.0f);
         break;
     default: /* linear */
         break;

@@ -115,7 +115,8 @@ static void lstm_naive(const rcase *c, const rbufs *B, float *hT, float *cT) {
             for (int64_t g = 0; g < 4 * U; g++) {
                 double acc = c->use_b ? B->b[g] : 0.0;
                 for (int64_t k = 0; k < C; k++)
-                    acc += (double)B->x[(n * T + t) * C + k] * B->W[k * 4 * U + g];
+                    acc += (double)B->x[(n * T + t) * C + k] *
+                           B->W[k * 4 * U + g];
                 for (int64_t k = 0; k < U; k++)
                     acc += (double)hT[n * U + k] * B->R[k * 4 * U + g];
                 z[g] = (float)acc;
@@ -203,7 +204,8 @@ static void one(rcase c) {
     if (c.use_b) check_direction(&c, &B, B.b, B.db, G * U, "b");
     if (c.use_h0) {
         check_direction(&c, &B, B.h0, B.dh0, N * U, "h0");
-        if (c.kind == K_LSTM) check_direction(&c, &B, B.c0, B.dc0, N * U, "c0");
+        if (c.kind == K_LSTM)
+            check_direction(&c, &B, B.c0, B.dc0, N * U, "c0");
     }
 
     float *ptrs[] = {B.x, B.W, B.R, B.b, B.h0, B.c0, B.mask, B.hseq, B.hT,
@@ -218,7 +220,7 @@ void ck_test_recurrent(void) {
         {5, 4, 7, 9}, {37, 3, 5, 40}};
     static const int acts[][2] = {{CK_ACT_TANH, CK_ACT_SIGMOID},
                                   {CK_ACT_TANH, CK_ACT_HARD_SIGMOID},
-                                  {CK_ACT_SIGMOID, CK_ACT_TANH}, /* smooth: central differences */
+                                  {CK_ACT_SIGMOID, CK_ACT_TANH}, /* smooth */
                                   {CK_ACT_LINEAR, CK_ACT_LINEAR}};
     for (int kind = 0; kind < 3; kind++)
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
