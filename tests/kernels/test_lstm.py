@@ -6,8 +6,8 @@ import pytest
 
 from ckeras._native import kernels
 from tests.kernels.test_rnn import (
-    BIG_OPTIONS, BIG_SHAPES, LSTM, OPTIONS, SHAPES, check_accumulates, check_against_reference,
-    check_bad_inputs, check_go_backwards_is_reversed_time,
+    BIG_OPTIONS, BIG_SHAPES, LSTM, OPTIONS, SHAPES, check_accumulates,
+    check_against_reference, check_bad_inputs, check_go_backwards_is_reversed_time,
     check_gradients_by_finite_differences, check_mask_semantics,
     check_thread_determinism, make_inputs, option_id, run_kernel)
 
