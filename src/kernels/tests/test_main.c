@@ -10,6 +10,8 @@ void ck_test_activations(void);
 void ck_test_dense(void);
 void ck_test_losses(void);
 void ck_test_optimizers(void);
+void ck_test_recurrent(void);
+void ck_test_embedding(void);
 
 static void run_all(void) {
     ck_test_gemm();
@@ -18,6 +20,8 @@ static void run_all(void) {
     ck_test_dense();
     ck_test_losses();
     ck_test_optimizers();
+    ck_test_recurrent();
+    ck_test_embedding();
 }
 
 int main(void) {
