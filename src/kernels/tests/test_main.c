@@ -6,10 +6,16 @@ int ck_test_failures = 0;
 
 void ck_test_gemm(void);
 /* kernel families: one declaration each */
+void ck_test_activations(void);
+void ck_test_losses(void);
+void ck_test_optimizers(void);
 
 static void run_all(void) {
     ck_test_gemm();
     /* kernel families: one call each */
+    ck_test_activations();
+    ck_test_losses();
+    ck_test_optimizers();
 }
 
 int main(void) {
