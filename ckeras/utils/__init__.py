@@ -1,4 +1,5 @@
-"""Utilities (Keras 2's ``keras.utils``)."""
+"""Utilities (Keras 2's ``keras.utils``): serialization helpers,
+to_categorical/normalize, print_summary, progress bar, downloads, Sequence."""
 from ckeras.utils.data_utils import Sequence, get_file
 from ckeras.utils.generic_utils import (CustomObjectScope, custom_object_scope,
                                         deserialize_keras_object, get_custom_objects,
