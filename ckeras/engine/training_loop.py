@@ -98,13 +98,13 @@ class TrainingMixin:
         self.metrics = metrics or []
         self.loss_weights = loss_weights
         self.sample_weight_mode = sample_weight_mode
-        if isinstance(loss, dict):
-            missing = [n for n in names if n not in loss]
-            for n in missing:
-                warnings.warn(f"Output {n!r} missing from loss dictionary. We assume this "
-                              "was done on purpose: it will not be trained.")
         self.loss_functions = [losses_module.get(f) for f in
                                _per_output(loss, names, "loss", None)]
+        if isinstance(loss, dict):
+            for n in names:
+                if n not in loss:
+                    warnings.warn(f"Output {n!r} missing from loss dictionary. We assume "
+                                  "this was done on purpose: it will not be trained.")
         weights = _per_output(1.0 if loss_weights is None else loss_weights, names,
                               "loss_weights", 1.0)
         self._loss_weights = [float(w) for w in weights]
