@@ -22,5 +22,6 @@ include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
 # kernel families: one .pxi each, in header order
 include "_kernels_src/activations.pxi"
+include "_kernels_src/dense.pxi"
 include "_kernels_src/losses.pxi"
 include "_kernels_src/optimizers.pxi"

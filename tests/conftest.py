@@ -7,7 +7,3 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # the engine's configuration file goes to a scratch folder, not ~/.ckeras
 os.environ.setdefault("CKERAS_HOME", tempfile.mkdtemp(prefix="ckeras-home-"))
-
-from tests import kernel_stand_ins  # noqa: E402
-
-STAND_INS = kernel_stand_ins.install()

@@ -21,4 +21,12 @@ def get(name):
     return fn if fn is not None else _missing(name)
 
 
+def __getattr__(name):
+    """``native.dense_forward`` etc.: the binding, or a clear error."""
+    fn = getattr(kernels, name, None)
+    if fn is None:
+        return _missing(name)
+    return fn
+
+
 sgemm = kernels.sgemm

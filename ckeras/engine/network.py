@@ -116,6 +116,7 @@ class Network(Layer):
                     f'The name "{name}" is used {names.count(name)} times in the model '
                     f"{self.name}. All layer names should be unique.")
         self._plan = [self._plan_step(node) for node in order]
+        self._inference = None  # built on first predict
         self._input_ids = [id(x) for x in self.inputs]
         self._output_ids = [id(x) for x in self.outputs]
         self.input_names = [layer.name for layer in self.input_layers]
@@ -188,6 +189,54 @@ class Network(Layer):
                 out = layer.call(x, **kwargs)
             if recording and layer.activity_regularizer is not None:
                 layer._losses = [layer.activity_regularizer(o) for o in to_list(out)]
+            if len(out_ids) == 1:
+                vals[out_ids[0]] = out
+            else:
+                for i, o in zip(out_ids, out):
+                    vals[i] = o
+        return [vals[i] for i in self._output_ids]
+
+    def _inference_plan(self):
+        """(chain, steps): the plan as plain callables for inference.
+
+        A layer may offer ``_infer(x)``, a lean call for inference on a
+        float32 array (Dense calls its C kernel directly); identity layers
+        (``_inference_identity``) are dropped. When the graph is a chain
+        with one input and one output, ``chain`` is the list of callables.
+        """
+        steps = []
+        for layer, in_ids, out_ids, kwargs, _ in self._plan:
+            fn = None if kwargs else getattr(layer, "_infer", None)
+            if fn is None:
+                fn = (lambda x, _c=layer.call, _k=kwargs: _c(x, **_k)) if kwargs else \
+                    layer.call
+            steps.append((fn, in_ids, out_ids, getattr(layer, "_inference_identity", False)))
+        chain = None
+        if len(self._input_ids) == 1 and len(self._output_ids) == 1:
+            prev = self._input_ids[0]
+            ok = True
+            for _, in_ids, out_ids, _ in steps:
+                if len(in_ids) != 1 or len(out_ids) != 1 or in_ids[0] != prev:
+                    ok = False
+                    break
+                prev = out_ids[0]
+            if ok and prev == self._output_ids[0]:
+                chain = [fn for fn, _, _, identity in steps if not identity]
+        self._inference = (chain, steps)
+        return self._inference
+
+    def run_inference(self, values):
+        """Runs the graph for prediction (training off, no tape)."""
+        chain, steps = self._inference or self._inference_plan()
+        if chain is not None:
+            x = values[0]
+            for fn in chain:
+                x = fn(x)
+            return [x]
+        vals = dict(zip(self._input_ids, values))
+        for fn, in_ids, out_ids, identity in steps:
+            x = vals[in_ids[0]] if len(in_ids) == 1 else [vals[i] for i in in_ids]
+            out = x if identity else fn(x)
             if len(out_ids) == 1:
                 vals[out_ids[0]] = out
             else:

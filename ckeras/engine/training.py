@@ -15,6 +15,14 @@ class Model(TrainingMixin, Network):
     """The functional model (``Model(inputs=..., outputs=...)``)."""
 
     def _standardize_inputs(self, x):
+        if type(x) is np.ndarray and len(self.inputs) == 1:
+            t = self.inputs[0]
+            if x.dtype == t.dtype and x.flags.c_contiguous and x.shape[1:] == \
+                    t._keras_shape[1:]:
+                return [x]  # the common case, checked in a few attribute reads
+        return self._standardize_slow(x)
+
+    def _standardize_slow(self, x):
         """x (array, list of arrays or dict by input name) as a list of
         arrays of each input's dtype, checked against the input shapes."""
         if not self._is_graph_network:
@@ -65,9 +73,9 @@ class Model(TrainingMixin, Network):
         xs = self._standardize_inputs(x)
         if _tape.recording:
             with _tape.stop_recording():
-                outs = self.run_graph(xs, 0)
+                outs = self.run_inference(xs)
         else:
-            outs = self.run_graph(xs, 0)
+            outs = self.run_inference(xs)
         return outs[0] if len(outs) == 1 else outs
 
     def predict(self, x, batch_size=32, verbose=0, steps=None):
@@ -80,12 +88,12 @@ class Model(TrainingMixin, Network):
         n = xs[0].shape[0]
         with _tape.stop_recording():
             if n <= batch_size:
-                outs = [[np.asarray(o)] for o in self.run_graph(xs, 0)]
+                outs = [[np.asarray(o)] for o in self.run_inference(xs)]
             else:
                 outs = None
                 for start in range(0, n, batch_size):
                     batch = [a[start:start + batch_size] for a in xs]
-                    res = self.run_graph(batch, 0)
+                    res = self.run_inference(batch)
                     if outs is None:
                         outs = [[] for _ in res]
                     for acc, o in zip(outs, res):

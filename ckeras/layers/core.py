@@ -6,9 +6,13 @@ import numpy as np
 
 from ckeras import activations, constraints, initializers, regularizers
 from ckeras import backend as K
+from ckeras.backend import native
 from ckeras.backend.nn_ops import dense as _dense_op
 from ckeras.engine.base_layer import Layer
 from ckeras.engine.input_spec import InputSpec
+
+
+_F32 = np.dtype(np.float32)
 
 
 class Dense(Layer):
@@ -70,6 +74,15 @@ class Dense(Layer):
                                         constraint=self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+
+    def _infer(self, x):
+        """Inference on an array: the C kernel, called directly."""
+        if x.ndim == 2 and x.dtype is _F32 and self._kernel_act is not None:
+            kernel, bias = self.kernel.value, self.bias
+            if kernel.dtype is _F32:
+                return native.dense_forward(x, kernel, None if bias is None else bias.value,
+                                            self._kernel_act)
+        return self.call(x)
 
     def call(self, inputs, training=None):
         if self._kernel_act is not None:
@@ -137,6 +150,7 @@ class Dropout(Layer):
         self.seed = seed
         self.supports_masking = True
         self.uses_learning_phase = True
+        self._inference_identity = True
 
     def call(self, inputs, training=None):
         if training and 0.0 < self.rate:
