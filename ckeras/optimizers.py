@@ -58,6 +58,7 @@ class Optimizer:
         self.updates = []
         self.weights = []
         self._params = None
+        self._params_list = None
         self.iterations = K.variable(0, dtype="int64", name="iterations")
 
     def _hyper(self, lr, learning_rate, **values):
@@ -99,9 +100,11 @@ class Optimizer:
 
     def apply_gradients(self, params, grads):
         """One step: params (Variables) -= update(grads), in place."""
-        if self._params is None or len(self._params) != len(params) or any(
-                a is not b for a, b in zip(self._params, params)):
-            self.build(params)
+        if params is not self._params_list:
+            if self._params is None or len(self._params) != len(params) or any(
+                    a is not b for a, b in zip(self._params, params)):
+                self.build(params)
+            self._params_list = params
         grads = [_grad32(g, p.value) for g, p in zip(grads, params)]
         if getattr(self, "clipnorm", None) or getattr(self, "clipvalue", None):
             grads = self._clip(grads)

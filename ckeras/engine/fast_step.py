@@ -94,6 +94,24 @@ class DenseChainStep:
         self.need_dx = [i > first_dense for i in range(len(ops))]
         self.params = model._trainable_params()
         self.eps = float(nn_ops.config.epsilon())
+        self._buffers = {}  # batch size -> per-op buffers, reused every step
+
+    def _make_buffers(self, n):
+        """Per Dense op: (y, dx, dW, db, workspace) for batches of n rows;
+        the gradients handed to the optimizer live here too (it reads them
+        before the next step overwrites them)."""
+        bufs = []
+        for i, (kind, layer, act) in enumerate(self.ops):
+            if kind != _DENSE:
+                bufs.append(None)
+                continue
+            c, u = layer.kernel.value.shape
+            bufs.append((np.empty((n, u), _f32),
+                         np.empty((n, c), _f32) if self.need_dx[i] else None,
+                         np.empty((c, u), _f32),
+                         np.empty(u, _f32) if layer.bias is not None else None,
+                         np.empty(max(1, kernels.dense_workspace_size(n, c, u)), _f32)))
+        return bufs
 
     def _dropout_mask(self, layer, shape):
         rng = np.random.default_rng(layer.seed) if layer.seed is not None else nn_ops.rng()
@@ -110,11 +128,15 @@ class DenseChainStep:
         w = sws[0]
         n = h.shape[0]
         saved = []
-        for kind, layer, act in self.ops:
+        bufs = self._buffers.get(n)
+        if bufs is None:
+            bufs = self._buffers[n] = self._make_buffers(n)
+        for i, (kind, layer, act) in enumerate(self.ops):
             if kind == _DENSE:
                 b = layer.bias
                 y = kernels.dense_forward(h, layer.kernel.value,
-                                          None if b is None else b.value, act)
+                                          None if b is None else b.value, act,
+                                          out=bufs[i][0])
                 saved.append((h, y))
             elif kind == _DROPOUT:
                 if training and layer.rate > 0:
@@ -164,9 +186,16 @@ class DenseChainStep:
             if kind == _DENSE:
                 hin, y = s
                 b = layer.bias
+                _, dx, dW, db, ws = bufs[i]
+                dW.fill(0)
+                if db is not None:
+                    db.fill(0)
+                if dx is not None:
+                    dx.fill(0)
                 dx, dW, db = kernels.dense_backward(g, hin, layer.kernel.value, y, act,
                                                     has_bias=b is not None,
-                                                    need_dx=self.need_dx[i])
+                                                    need_dx=self.need_dx[i], dx=dx,
+                                                    dW=dW, db=db, workspace=ws)
                 grads[id(layer.kernel)] = dW
                 if b is not None:
                     grads[id(b)] = db
