@@ -1,16 +1,10 @@
-"""Models (Keras 2's ``keras.models``): Model, Sequential, and rebuilding
-a model from its configuration."""
+"""Models (Keras 2's ``keras.models``): Model, Sequential, saving and
+loading (``ckeras/engine/saving.py``), and rebuilding a model from its
+configuration."""
+from ckeras.engine.saving import (ModelFileError, load_model, model_from_config,
+                                  model_from_json, model_from_yaml, save_model)
 from ckeras.engine.sequential import Sequential
 from ckeras.engine.training import Model
 
-
-def model_from_config(config, custom_objects=None):
-    """A model from {'class_name': 'Model' | 'Sequential', 'config': ...}."""
-    from ckeras.layers import deserialize
-    if isinstance(config, list):
-        raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe "
-                        "you meant to use `Sequential.from_config(config)`?")
-    return deserialize(config, custom_objects=custom_objects)
-
-
-__all__ = ["Model", "Sequential", "model_from_config"]
+__all__ = ["Model", "Sequential", "ModelFileError", "save_model", "load_model",
+           "model_from_config", "model_from_json", "model_from_yaml"]

@@ -371,6 +371,34 @@ class Network(Layer):
         print_summary(self, line_length=line_length, positions=positions,
                       print_fn=print_fn)
 
+    # ---- saving (ckeras/engine/saving.py) -------------------------------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Saves architecture, weights, training config and optimizer state to
+        one HDF5 file (Keras 2's layout); see ``saving.save_model``."""
+        from ckeras.engine import saving
+        saving.save_model(self, filepath, overwrite, include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves the weights to HDF5 (raises FileExistsError if the file exists
+        and overwrite=False)."""
+        from ckeras.engine import saving
+        saving.save_weights(self, filepath, overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Loads HDF5 weights; by_name=True loads only layers with matching names."""
+        from ckeras.engine import saving
+        saving.load_weights(self, filepath, by_name, skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """The architecture as Keras 2's JSON (kwargs go to json.dumps)."""
+        from ckeras.engine import saving
+        return saving.to_json(self, **kwargs)
+
+    def to_yaml(self, **kwargs):
+        """The architecture as YAML (kwargs go to yaml.safe_dump)."""
+        from ckeras.engine import saving
+        return saving.to_yaml(self, **kwargs)
+
     # ---- configuration --------------------------------------------------------------
     def get_config(self):
         conversion = {}

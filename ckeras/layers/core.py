@@ -334,29 +334,36 @@ class Lambda(Layer):
                 "output_shape_type": output_shape_type, "arguments": self.arguments}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=True):
-        from ckeras.utils.generic_utils import get_custom_objects
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        from ckeras.utils.generic_utils import get_custom_objects, in_safe_mode
+        safe_mode = in_safe_mode() if safe_mode is None else safe_mode
         config = dict(config)
         objects = dict(get_custom_objects())
         objects.update(custom_objects or {})
 
-        def load(value, kind):
+        def load(value, kind, key=None):
             if kind == "function":
                 if value not in objects:
                     raise ValueError(f"Unknown function {value!r} in a Lambda config: "
                                      "pass it in custom_objects")
                 return objects[value]
             if kind == "lambda":
+                if key in objects:  # the caller supplies the code: nothing runs
+                    return objects[key]
                 if safe_mode:
                     raise ValueError(
-                        "This Lambda layer config holds Python bytecode; loading it "
-                        "would run code from the config. Pass the function in "
-                        "custom_objects, or call Lambda.from_config(config, "
-                        "safe_mode=False) if you trust the source.")
+                        f"Lambda layer {config.get('name')!r}: its config holds Python "
+                        "bytecode; loading it would run code from the config. "
+                        + (f"Pass the function in custom_objects under the layer's "
+                           f"name (custom_objects={{{key!r}: fn}}), or load " if key
+                           else "Load ") +
+                        "with safe_mode=False (Lambda.from_config, load_model, "
+                        "model_from_json, model_from_yaml) if you trust the source.")
                 code = marshal.loads(bytes.fromhex(value))
                 return types.FunctionType(code, {**globals(), "K": K, "np": np})
             return value
-        function = load(config.pop("function"), config.pop("function_type", "function"))
+        function = load(config.pop("function"), config.pop("function_type", "function"),
+                        config.get("name"))
         output_shape = load(config.pop("output_shape", None),
                             config.pop("output_shape_type", "raw"))
         if isinstance(output_shape, list):

@@ -1,6 +1,30 @@
 """Serialization helpers shared by layers, initializers, regularizers,
 constraints and activations (Keras 2's ``keras.utils.generic_utils``)."""
+import threading
+
 _GLOBAL_CUSTOM_OBJECTS = {}
+_SAFE_MODE = threading.local()
+
+
+class SafeModeScope:
+    """``with SafeModeScope(False):`` lets deserialization inside the block
+    load Python bytecode (Lambda layers); the default is safe (refuse)."""
+
+    def __init__(self, safe_mode=True):
+        self.safe_mode = bool(safe_mode)
+
+    def __enter__(self):
+        self.backup = getattr(_SAFE_MODE, "value", True)
+        _SAFE_MODE.value = self.safe_mode
+        return self
+
+    def __exit__(self, *args):
+        _SAFE_MODE.value = self.backup
+
+
+def in_safe_mode():
+    """Whether deserialization refuses code (True unless in SafeModeScope(False))."""
+    return getattr(_SAFE_MODE, "value", True)
 
 
 class CustomObjectScope:

@@ -1,0 +1,627 @@
+"""Saving and loading models in Keras 2's HDF5 layout (Keras 2.2.4 / tf.keras).
+
+One file holds (root attributes) ``keras_version``, ``backend``,
+``model_config`` (JSON), ``training_config`` (JSON); the group
+``model_weights`` (attributes ``layer_names``, ``backend``,
+``keras_version``; one group per layer with attribute ``weight_names`` and
+one dataset per weight, ``<layer>/<weight>:0``) and the group
+``optimizer_weights`` (attribute ``weight_names``). Strings are written
+as UTF-8 bytes, as Keras 2 does; both bytes and str are read.
+
+``backend`` says ``'tensorflow'``: ckeras computes TensorFlow's
+cross-correlation, and Keras 2.0 flips convolution kernels when a file's
+backend differs from its own (DESIGN.md).
+
+Writes are atomic: the file is written beside the target under a
+temporary name, fsynced and renamed over it (``os.replace``), so a crash
+during a save leaves the previous file intact. Loading never executes
+code from the file: no pickle, JSON and safe YAML only, and a Lambda's
+marshalled bytecode is refused unless the caller passes ``safe_mode=False``.
+"""
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+from ckeras.engine.saving_compat import (normalize_config, normalize_loss,
+                                         normalize_optimizer_config)
+
+KERAS_VERSION = "2.2.4"  # the layout written; ckeras' own version is in `ckeras_version`
+FILE_BACKEND = "tensorflow"
+HDF5_OBJECT_HEADER_LIMIT = 64512
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class ModelFileError(ValueError):
+    """A model or weights file that cannot be loaded: not HDF5, damaged or
+    truncated, missing parts, unknown classes, or weights that do not fit
+    the model. (A ValueError; a missing or unreadable path raises OSError.)"""
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - h5py is a dependency
+        raise ImportError("saving and loading models requires h5py "
+                          "(pip install h5py)") from e
+    return h5py
+
+
+def _decode(value):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf8")
+    return str(value)
+
+
+def get_json_type(obj):
+    """JSON for what json.dumps cannot write (Keras 2's ``get_json_type``)."""
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if callable(obj) and hasattr(obj, "__name__"):
+        return obj.__name__
+    raise TypeError(f"Not JSON Serializable: {obj!r}")
+
+
+def _to_bytes_json(obj):
+    return json.dumps(obj, default=get_json_type).encode("utf8")
+
+
+# ---- attributes (Keras 2 splits lists larger than an object header) ----------
+def save_attributes_to_hdf5_group(group, name, data):
+    """Writes a list of bytes as ``group.attrs[name]``, split into
+    ``name0``, ``name1``... when it exceeds HDF5's 64 KB header limit."""
+    too_long = [x for x in data if len(x) > HDF5_OBJECT_HEADER_LIMIT]
+    if too_long:
+        raise ValueError("The following attributes cannot be saved to HDF5 file "
+                         f"because they are larger than {HDF5_OBJECT_HEADER_LIMIT} "
+                         f"bytes: {too_long[:3]}")
+    array = np.asarray(data)
+    chunks = 1
+    parts = np.array_split(array, chunks)
+    while any(p.nbytes > HDF5_OBJECT_HEADER_LIMIT for p in parts):
+        chunks += 1
+        parts = np.array_split(array, chunks)
+    if chunks > 1:
+        for i, part in enumerate(parts):
+            group.attrs[f"{name}{i}"] = part
+    else:
+        group.attrs[name] = data
+
+
+def load_attributes_from_hdf5_group(group, name):
+    """The list written by save_attributes_to_hdf5_group, as str."""
+    if name in group.attrs:
+        values = group.attrs[name]
+    else:
+        values, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            values.extend(group.attrs[f"{name}{i}"])
+            i += 1
+        if i == 0:
+            raise ModelFileError(f"the HDF5 group {group.name!r} has no {name!r} "
+                                 "attribute: not a Keras weights group")
+    values = np.atleast_1d(values)
+    if values.ndim != 1 or (values.size and values.dtype.kind not in "SUO"):
+        raise ModelFileError(f"attribute {name!r} of {group.name!r} is not a list of "
+                             f"names (dtype {values.dtype}, shape {values.shape})")
+    return [_decode(v) for v in values]
+
+
+# ---- weights ------------------------------------------------------------------
+def _weight_names(weights, prefix=""):
+    names, seen = [], set()
+    for i, w in enumerate(weights):
+        name = getattr(w, "name", None) or f"param_{i}"
+        if name in seen:
+            name = f"param_{i}"
+        seen.add(name)
+        names.append(prefix + name)
+    return names
+
+
+def save_weights_to_hdf5_group(group, layers):
+    """Keras 2's layout: attrs layer_names/backend/keras_version, one group
+    per layer (attr weight_names), one dataset per weight."""
+    save_attributes_to_hdf5_group(group, "layer_names",
+                                  [layer.name.encode("utf8") for layer in layers])
+    group.attrs["backend"] = FILE_BACKEND.encode("utf8")
+    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    for layer in layers:
+        g = group.create_group(layer.name)
+        weights = layer.weights
+        names = _weight_names(weights)
+        save_attributes_to_hdf5_group(g, "weight_names", [n.encode("utf8") for n in names])
+        for name, w in zip(names, weights):
+            g.create_dataset(name, data=w.value)
+
+
+def _dataset(group, name, where):
+    try:
+        ds = group[name]
+    except (KeyError, ValueError) as e:
+        raise ModelFileError(f"{where}: weight {name!r} is listed in weight_names but "
+                             "is missing from the file") from e
+    if not hasattr(ds, "shape") or not hasattr(ds, "read_direct"):
+        raise ModelFileError(f"{where}: {name!r} is not a dataset")
+    return ds
+
+
+def _match(owner, variables, datasets, names, what="layer"):
+    """Checks counts and shapes; returns [(variable, dataset)]."""
+    if len(variables) != len(datasets):
+        raise ModelFileError(
+            f"{what.capitalize()} {owner!r} expects {len(variables)} weights "
+            f"({[tuple(v.value.shape) for v in variables]}), but the saved weights "
+            f"have {len(datasets)} elements ({[tuple(d.shape) for d in datasets]}).")
+    for v, d, name in zip(variables, datasets, names):
+        if tuple(v.value.shape) != tuple(d.shape):
+            raise ModelFileError(
+                f"Weight shape mismatch in {what} {owner!r}: weight {v.name!r} has "
+                f"shape {tuple(v.value.shape)}, but the saved weight {name!r} has "
+                f"shape {tuple(d.shape)}.")
+        if d.dtype.kind not in "fiub":
+            raise ModelFileError(f"{what} {owner!r}: saved weight {name!r} has "
+                                 f"non-numeric dtype {d.dtype}")
+    return list(zip(variables, datasets))
+
+
+def _assign(pairs):
+    """Reads each dataset straight into its variable's buffer."""
+    for var, ds in pairs:
+        arr = var.value
+        if arr.size == 0:
+            continue
+        if ds.shape == ():
+            arr[...] = ds[()]
+        elif arr.flags.c_contiguous and arr.flags.writeable:
+            ds.read_direct(arr)
+        else:
+            arr[...] = ds[...]
+
+
+def _layer_datasets(f, name):
+    try:
+        g = f[name]
+    except (KeyError, ValueError) as e:
+        raise ModelFileError(f"layer {name!r} is listed in layer_names but its group is "
+                             "missing from the file") from e
+    names = load_attributes_from_hdf5_group(g, "weight_names")
+    return names, [_dataset(g, n, f"layer {name!r}") for n in names]
+
+
+def load_weights_from_hdf5_group(f, layers):
+    """Topological loading: the i-th layer with weights in the file goes to
+    the i-th layer with weights of the model. Checks everything before
+    assigning anything."""
+    layers_with_weights = [layer for layer in layers if layer.weights]
+    saved = []
+    for name in load_attributes_from_hdf5_group(f, "layer_names"):
+        names, datasets = _layer_datasets(f, name)
+        if datasets:
+            saved.append((name, names, datasets))
+    if len(saved) != len(layers_with_weights):
+        raise ModelFileError(
+            f"You are trying to load a weight file containing {len(saved)} layers "
+            f"({[s[0] for s in saved]}) into a model with {len(layers_with_weights)} "
+            f"layers ({[layer.name for layer in layers_with_weights]}).")
+    pairs = []
+    for layer, (name, names, datasets) in zip(layers_with_weights, saved):
+        pairs += _match(layer.name, layer.weights, datasets, names)
+    _assign(pairs)
+
+
+def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False):
+    """Loads the layers whose names are in the file; others are untouched."""
+    by_name = {}
+    for layer in layers:
+        by_name.setdefault(layer.name, []).append(layer)
+    pairs = []
+    for name in load_attributes_from_hdf5_group(f, "layer_names"):
+        if name not in by_name:
+            continue
+        names, datasets = _layer_datasets(f, name)
+        for layer in by_name[name]:
+            try:
+                pairs += _match(layer.name, layer.weights, datasets, names)
+            except ModelFileError as e:
+                if not skip_mismatch:
+                    raise
+                warnings.warn(f"Skipping loading of weights for layer {layer.name!r}: {e}")
+    _assign(pairs)
+
+
+# ---- files --------------------------------------------------------------------
+def _fsync(path, directory=False):
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        if directory:
+            return  # some platforms cannot open directories
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_hdf5(filepath, overwrite=True):
+    """An h5py.File open for writing at a temporary path beside `filepath`,
+    renamed over it once complete and flushed to disk."""
+    h5py = _h5py()
+    path = os.fspath(filepath)
+    if not overwrite and os.path.lexists(path):
+        raise FileExistsError(f"{path!r} already exists and overwrite=False; pass "
+                              "overwrite=True to replace it.")
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                               suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        if os.path.exists(path):
+            mode = os.stat(path).st_mode & 0o777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        with h5py.File(tmp, "w") as f:
+            yield f
+        _fsync(tmp)
+        if overwrite:
+            os.replace(tmp, path)
+        else:  # never clobbers a file created meanwhile
+            os.link(tmp, path)
+            os.unlink(tmp)
+        _fsync(directory, directory=True)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def open_hdf5_for_reading(filepath):
+    """An h5py File/Group for `filepath` (a path or an open h5py object),
+    with ModelFileError for files that are not HDF5 or are damaged."""
+    h5py = _h5py()
+    if isinstance(filepath, (h5py.File, h5py.Group)):
+        yield filepath
+        return
+    path = os.fspath(filepath)
+    with open(path, "rb") as fh:  # FileNotFoundError / PermissionError as they are
+        head = fh.read(8)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        if head != _HDF5_SIGNATURE and not h5py.is_hdf5(path):
+            raise ModelFileError(f"{path!r} is not an HDF5 file (Keras model and weight "
+                                 "files are HDF5, usually *.h5)") from e
+        raise ModelFileError(f"cannot read {path!r}: the HDF5 file is damaged or "
+                             f"truncated ({e})") from e
+    with f:
+        yield f
+
+
+def _wrap_errors(path, what):
+    """Turns anything a damaged file makes h5py/json/numpy raise into
+    ModelFileError (FileNotFoundError/PermissionError pass through)."""
+    @contextlib.contextmanager
+    def ctx():
+        try:
+            yield
+        except (ModelFileError, FileNotFoundError, PermissionError, IsADirectoryError):
+            raise
+        except Exception as e:
+            raise ModelFileError(f"cannot {what} {path!r}: {type(e).__name__}: {e}") from e
+    return ctx()
+
+
+def _describe(filepath):
+    if hasattr(filepath, "attrs"):  # an open h5py object
+        return getattr(getattr(filepath, "file", None), "filename", "<h5py object>")
+    return os.fspath(filepath)
+
+
+# ---- whole models -------------------------------------------------------------
+def _optimizer_state(optimizer):
+    """(variables, names, extra): the optimizer's weights in Keras 2's
+    order, Keras-2-style names, and state outside `weights` (iterations
+    for RMSprop/Adagrad/Adadelta, Nadam's m_schedule) for exact resuming."""
+    cls = type(optimizer).__name__
+    variables = list(getattr(optimizer, "weights", []) or [])
+    iterations = getattr(optimizer, "iterations", None)
+    names, k = [], 0
+    for v in variables:
+        if v is iterations:
+            names.append(f"{cls}/iterations:0")
+        else:
+            names.append(f"training/{cls}/Variable{'_' + str(k) if k else ''}:0")
+            k += 1
+    extra = {}
+    if iterations is not None and all(v is not iterations for v in variables):
+        extra["iterations"] = int(np.asarray(iterations.value))
+    if hasattr(optimizer, "m_schedule"):
+        extra["m_schedule"] = float(np.asarray(optimizer.m_schedule.value))
+    return variables, names, extra
+
+
+def _write_model(model, f, include_optimizer):
+    import ckeras
+    model_config = _to_bytes_json({"class_name": type(model).__name__,
+                                   "config": model.get_config()})
+    optimizer = getattr(model, "optimizer", None) if include_optimizer else None
+    training_config = None
+    if optimizer is not None and getattr(model, "_compiled", False):
+        training_config = _to_bytes_json({
+            "optimizer_config": {"class_name": type(optimizer).__name__,
+                                 "config": optimizer.get_config()},
+            "loss": model.loss, "metrics": model.metrics, "weighted_metrics": None,
+            "sample_weight_mode": model.sample_weight_mode,
+            "loss_weights": model.loss_weights})
+    f.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    f.attrs["backend"] = FILE_BACKEND.encode("utf8")
+    f.attrs["ckeras_version"] = ckeras.__version__.encode("utf8")
+    f.attrs["model_config"] = model_config
+    save_weights_to_hdf5_group(f.create_group("model_weights"), model.layers)
+    if training_config is None:
+        return
+    f.attrs["training_config"] = training_config
+    variables, names, extra = _optimizer_state(optimizer)
+    if variables:
+        g = f.create_group("optimizer_weights")
+        save_attributes_to_hdf5_group(g, "weight_names", [n.encode("utf8") for n in names])
+        for name, v in zip(names, variables):
+            g.create_dataset(name, data=v.value)
+        if extra:
+            g.attrs["ckeras_extra_state"] = _to_bytes_json(extra)
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Saves a model to one HDF5 file: architecture, weights, training
+    configuration and optimizer state (Keras 2's layout).
+
+    Args:
+        model: the model.
+        filepath: a path (str or os.PathLike) or an open ``h5py.File``.
+        overwrite: when False and `filepath` exists, raises
+            FileExistsError (Keras 2 asked interactively instead).
+        include_optimizer: also save the training configuration and the
+            optimizer state, so ``load_model`` resumes training exactly.
+
+    The file is written atomically (a temporary file beside the target,
+    fsynced, then renamed over it): an interrupted save leaves the
+    previous file intact. An open h5py object is written in place.
+    """
+    h5py = _h5py()
+    if isinstance(filepath, (h5py.File, h5py.Group)):
+        _write_model(model, filepath, include_optimizer)
+        return
+    with atomic_hdf5(filepath, overwrite) as f:
+        _write_model(model, f, include_optimizer)
+
+
+def _convert_custom_objects(obj, custom_objects):
+    if isinstance(obj, list):
+        return [_convert_custom_objects(x, custom_objects) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _convert_custom_objects(v, custom_objects) for k, v in obj.items()}
+    if isinstance(obj, str) and obj in custom_objects:
+        return custom_objects[obj]
+    return obj
+
+
+def _attr_json(f, name):
+    if name not in f.attrs:
+        return None
+    text = _decode(f.attrs[name])
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ModelFileError(f"the {name!r} attribute is not valid JSON: {e}") from e
+
+
+def _compile_from_file(model, f, training_config, custom_objects):
+    from ckeras import optimizers
+    from ckeras.utils.generic_utils import get_custom_objects
+    if not isinstance(training_config, dict) or "optimizer_config" not in training_config:
+        raise ModelFileError("the training_config attribute has no optimizer_config")
+    objects = dict(get_custom_objects())
+    objects.update(custom_objects or {})
+    try:
+        optimizer = optimizers.deserialize(
+            normalize_optimizer_config(training_config["optimizer_config"]),
+            custom_objects=objects)
+        loss = _convert_custom_objects(normalize_loss(training_config.get("loss")), objects)
+        metrics = _convert_custom_objects(normalize_loss(training_config.get("metrics")),
+                                          objects)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                      loss_weights=training_config.get("loss_weights"),
+                      sample_weight_mode=training_config.get("sample_weight_mode"))
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(
+            f"cannot compile the loaded model from its training configuration: {e}. "
+            "Pass custom losses, metrics or optimizers in custom_objects, or call "
+            "load_model(..., compile=False) and compile it yourself.") from e
+    if "optimizer_weights" not in f:
+        return
+    g = f["optimizer_weights"]
+    model._make_train_function()
+    variables, _, _ = _optimizer_state(model.optimizer)
+    names = load_attributes_from_hdf5_group(g, "weight_names")
+    datasets = [_dataset(g, n, "optimizer_weights") for n in names]
+    try:
+        pairs = _match(type(model.optimizer).__name__, variables, datasets, names,
+                       what="optimizer")
+    except ModelFileError as e:
+        warnings.warn("Error in loading the saved optimizer state. As a result, your "
+                      "model is starting with a freshly initialized optimizer. "
+                      f"({e})")
+        return
+    _assign(pairs)
+    extra = _attr_json(g, "ckeras_extra_state") or {}
+    if "iterations" in extra:
+        model.optimizer.iterations.value[...] = int(extra["iterations"])
+    if "m_schedule" in extra and hasattr(model.optimizer, "m_schedule"):
+        model.optimizer.m_schedule.value[...] = float(extra["m_schedule"])
+
+
+def _load_model(f, custom_objects, compile, safe_mode):
+    config = _attr_json(f, "model_config")
+    if config is None:
+        raise ModelFileError("No model found in config file.")
+    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    if "model_weights" not in f:
+        raise ModelFileError("the file has a model_config but no model_weights group")
+    load_weights_from_hdf5_group(f["model_weights"], model.layers)
+    if not compile:
+        return model
+    training_config = _attr_json(f, "training_config")
+    if training_config is None:
+        warnings.warn("No training configuration found in save file: the model was "
+                      "*not* compiled. Compile it manually.")
+        return model
+    _compile_from_file(model, f, training_config, custom_objects)
+    return model
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by ``save_model`` / ``model.save`` (or by Keras 2 /
+    tf.keras for the layers ckeras has).
+
+    Args:
+        filepath: a path or an open ``h5py.File`` (or group).
+        custom_objects: {name: class or function} for custom layers,
+            losses, metrics, activations, optimizers.
+        compile: compile the model when the file has a training
+            configuration (restoring the optimizer state).
+        safe_mode: when True (default), a Lambda layer whose function is
+            stored as Python bytecode is refused (loading it would run
+            code from the file); pass the function in custom_objects
+            under the Lambda layer's name, or safe_mode=False if you trust
+            the file.
+
+    Raises:
+        ModelFileError (a ValueError): not an HDF5 file, a damaged or
+            truncated file, no model in it, unknown classes, weights that
+            do not fit. OSError: the path cannot be opened.
+    """
+    where = _describe(filepath)
+    with _wrap_errors(where, "load a model from"):
+        with open_hdf5_for_reading(filepath) as f:
+            return _load_model(f, custom_objects, compile, safe_mode)
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Saves the layers' weights (Keras 2's layout, at the file's root)."""
+    h5py = _h5py()
+    if isinstance(filepath, (h5py.File, h5py.Group)):
+        save_weights_to_hdf5_group(filepath, model.layers)
+        return
+    with atomic_hdf5(filepath, overwrite) as f:
+        save_weights_to_hdf5_group(f, model.layers)
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False):
+    """Loads weights saved by save_weights or save_model (Keras 2 files too).
+
+    Topological by default (the i-th layer with weights in the file goes to
+    the i-th layer with weights); by_name=True loads only the layers whose
+    names match, leaving the others untouched. Shapes are checked before
+    anything is assigned."""
+    where = _describe(filepath)
+    with _wrap_errors(where, "load weights from"):
+        with open_hdf5_for_reading(filepath) as f:
+            if "layer_names" not in f.attrs and "layer_names0" not in f.attrs \
+                    and "model_weights" in f:
+                f = f["model_weights"]
+            if by_name:
+                load_weights_from_hdf5_group_by_name(f, model.layers, skip_mismatch)
+            else:
+                load_weights_from_hdf5_group(f, model.layers)
+
+
+# ---- architecture only: config, JSON, YAML ------------------------------------
+def model_from_config(config, custom_objects=None, safe_mode=True):
+    """A model from {'class_name': 'Model' | 'Sequential', 'config': ...}
+    (Keras 2.x and tf.keras variants accepted; see saving_compat)."""
+    from ckeras.layers import deserialize
+    from ckeras.utils.generic_utils import SafeModeScope
+    if isinstance(config, list):
+        raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe "
+                        "you meant to use `Sequential.from_config(config)`?")
+    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
+        raise ModelFileError("a model config must be a dict with 'class_name' and "
+                             f"'config', got {type(config).__name__}")
+    config = normalize_config({"class_name": config["class_name"],
+                               "config": config["config"]})
+    try:
+        with SafeModeScope(safe_mode):
+            return deserialize(config, custom_objects=custom_objects)
+    except ValueError as e:
+        message = str(e)
+        if message.startswith("Unknown layer: "):
+            name = message[len("Unknown layer: "):]
+            raise ModelFileError(
+                f"Unknown layer: {name}. If it is a custom layer, pass its class to "
+                f"the loading function: custom_objects={{{name!r}: {name}}}.") from e
+        raise
+
+
+def _model_dict(model):
+    return {"class_name": type(model).__name__, "config": model.get_config(),
+            "keras_version": KERAS_VERSION, "backend": FILE_BACKEND}
+
+
+def to_json(model, **kwargs):
+    """Keras 2's JSON: {"class_name", "config", "keras_version", "backend"}."""
+    return json.dumps(_model_dict(model), default=get_json_type, **kwargs)
+
+
+def to_yaml(model, **kwargs):
+    """The same as YAML, with plain lists (no ``!!python/tuple`` tags)."""
+    import yaml
+    return yaml.safe_dump(json.loads(to_json(model)), **kwargs)
+
+
+def model_from_json(json_string, custom_objects=None, safe_mode=True):
+    """A model (architecture only, fresh weights) from to_json's string."""
+    return model_from_config(json.loads(json_string), custom_objects=custom_objects,
+                             safe_mode=safe_mode)
+
+
+def _safe_yaml_loader():
+    import yaml
+
+    class KerasSafeLoader(yaml.SafeLoader):
+        """yaml.SafeLoader plus Keras 2.0's ``!!python/tuple``: no other
+        Python tags, so nothing from the file is imported or called."""
+
+    KerasSafeLoader.add_constructor(
+        "tag:yaml.org,2002:python/tuple",
+        lambda loader, node: tuple(loader.construct_sequence(node)))
+    return KerasSafeLoader
+
+
+def model_from_yaml(yaml_string, custom_objects=None, safe_mode=True):
+    """A model from to_yaml's string (or Keras 2's, with tuple tags)."""
+    import yaml
+    try:
+        config = yaml.load(yaml_string, Loader=_safe_yaml_loader())
+    except yaml.YAMLError as e:
+        raise ModelFileError(f"cannot read the model YAML: {e} (only plain YAML and "
+                             "Keras 2.0's !!python/tuple tags are accepted)") from e
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
