@@ -71,8 +71,13 @@ def get_json_type(obj):
     raise TypeError(f"Not JSON Serializable: {obj!r}")
 
 
+def _bytes(text):
+    """A fixed-length bytes attribute value, as h5py 2 wrote Keras 2's."""
+    return np.bytes_(text.encode("utf8"))
+
+
 def _to_bytes_json(obj):
-    return json.dumps(obj, default=get_json_type).encode("utf8")
+    return _bytes(json.dumps(obj, default=get_json_type))
 
 
 # ---- attributes (Keras 2 splits lists larger than an object header) ----------
@@ -94,7 +99,7 @@ def save_attributes_to_hdf5_group(group, name, data):
         for i, part in enumerate(parts):
             group.attrs[f"{name}{i}"] = part
     else:
-        group.attrs[name] = data
+        group.attrs[name] = array if len(data) else data
 
 
 def load_attributes_from_hdf5_group(group, name):
@@ -133,8 +138,8 @@ def save_weights_to_hdf5_group(group, layers):
     per layer (attr weight_names), one dataset per weight."""
     save_attributes_to_hdf5_group(group, "layer_names",
                                   [layer.name.encode("utf8") for layer in layers])
-    group.attrs["backend"] = FILE_BACKEND.encode("utf8")
-    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    group.attrs["backend"] = _bytes(FILE_BACKEND)
+    group.attrs["keras_version"] = _bytes(KERAS_VERSION)
     for layer in layers:
         g = group.create_group(layer.name)
         weights = layer.weights
@@ -372,9 +377,9 @@ def _write_model(model, f, include_optimizer):
             "loss": model.loss, "metrics": model.metrics, "weighted_metrics": None,
             "sample_weight_mode": model.sample_weight_mode,
             "loss_weights": model.loss_weights})
-    f.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-    f.attrs["backend"] = FILE_BACKEND.encode("utf8")
-    f.attrs["ckeras_version"] = ckeras.__version__.encode("utf8")
+    f.attrs["keras_version"] = _bytes(KERAS_VERSION)
+    f.attrs["backend"] = _bytes(FILE_BACKEND)
+    f.attrs["ckeras_version"] = _bytes(ckeras.__version__)
     f.attrs["model_config"] = model_config
     save_weights_to_hdf5_group(f.create_group("model_weights"), model.layers)
     if training_config is None:
