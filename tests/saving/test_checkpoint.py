@@ -52,3 +52,11 @@ def test_checkpoint_save_best_only(tmp_path, weights_only):
     for a, b in zip(loaded.get_weights(), recorder.weights[best]):
         np.testing.assert_array_equal(a, b)
     assert [p.name for p in tmp_path.iterdir()] == ["best.h5"]
+
+
+def test_demo_saves_and_reloads(tmp_path, capsys):
+    from ckeras.demo import main
+    path = tmp_path / "demo.h5"
+    assert main(["--epochs", "1", "--save", str(path)]) == 0
+    assert "predicts the same" in capsys.readouterr().out
+    assert load_model(path).count_params() == 64 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
