@@ -21,5 +21,6 @@ include "_kernels_src/checks.pxi"
 include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
 # kernel families: one .pxi each, in header order
+include "_kernels_src/optimizers.pxi"
 include "_kernels_src/conv.pxi"
 include "_kernels_src/pool.pxi"

@@ -1,0 +1,266 @@
+/*
+ * optimizers.c: fused optimizer updates, one pass over a parameter, in
+ * place, with Keras 2's formulas in Keras 2's operation order (float32,
+ * no contraction, so the results are those of a float32 numpy evaluation
+ * of the same formulas; see ckeras/reference/optimizers.py).
+ *
+ *   SGD      v = momentum*m - lr*g;  m = v
+ *            p = nesterov ? (p + momentum*v) - lr*g : p + v
+ *            (m == NULL, momentum == 0: p = p - lr*g)
+ *   RMSprop  a = rho*a + (1-rho)*g^2;  p = p - (lr*g) / (sqrt(a) + eps)
+ *   Adagrad  a = a + g^2;              p = p - (lr*g) / (sqrt(a) + eps)
+ *   Adadelta a = rho*a + (1-rho)*g^2
+ *            u = (g*sqrt(d + eps)) / sqrt(a + eps);  p = p - lr*u
+ *            d = rho*d + (1-rho)*u^2
+ *   Adam     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
+ *            amsgrad: vhat = max(vhat, v), s = vhat; else s = v
+ *            p = p - (lr_t*m) / (sqrt(s) + eps)
+ *
+ * The complements (1-rho), (1-b1), (1-b2) are computed in float32 from the
+ * float32 hyper-parameters, as tf.keras's optimizers compute them.
+ *
+ * Layout: every array is a flat float32 buffer of n elements (a parameter
+ * of any shape, densely packed); the state buffers (m, a, d, v, vhat) have
+ * the parameter's shape. p and the state are read and written; g is only
+ * read and must not alias them.
+ *
+ * Parallelism: n is cut into ck_nblocks(n, CK_ELEMENTWISE_BLOCK) chunks on
+ * the pool; each chunk owns its elements, so the result does not depend on
+ * the thread count. The per-chunk loops are CK_VECTOR_CLONES functions
+ * with restrict pointers and branch-free bodies, so gcc vectorizes them
+ * (sqrtf becomes vsqrtps under -fno-math-errno).
+ */
+#include <math.h>
+#include <stddef.h>
+#include "ck_internal.h"
+
+/* Elements [*lo, *lo + return) of chunk b of n. */
+static int64_t chunk(int64_t n, int64_t b, int64_t *lo) {
+    int64_t start = b * CK_ELEMENTWISE_BLOCK;
+    int64_t len = n - start;
+    *lo = start;
+    return len < CK_ELEMENTWISE_BLOCK ? len : CK_ELEMENTWISE_BLOCK;
+}
+
+/* ------------------------------------------------------------------ */
+/* SGD                                                                 */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    float *p, *m;        /* [n], [n] or NULL */
+    const float *g;      /* [n] */
+    int64_t n;
+    float lr, momentum;
+    int nesterov;
+} sgd_ctx;
+
+CK_VECTOR_CLONES
+static void sgd_plain_loop(float *restrict p, const float *restrict g,
+                           int64_t n, float lr) {
+    for (int64_t i = 0; i < n; i++) p[i] = p[i] - lr * g[i];
+}
+
+CK_VECTOR_CLONES
+static void sgd_momentum_loop(float *restrict p, float *restrict m,
+                              const float *restrict g, int64_t n, float lr,
+                              float momentum) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = momentum * m[i] - lr * g[i];
+        m[i] = v;
+        p[i] = p[i] + v;
+    }
+}
+
+CK_VECTOR_CLONES
+static void sgd_nesterov_loop(float *restrict p, float *restrict m,
+                              const float *restrict g, int64_t n, float lr,
+                              float momentum) {
+    for (int64_t i = 0; i < n; i++) {
+        float lg = lr * g[i];
+        float v = momentum * m[i] - lg;
+        m[i] = v;
+        p[i] = (p[i] + momentum * v) - lg;
+    }
+}
+
+static void sgd_block(void *vctx, int64_t b) {
+    const sgd_ctx *c = (const sgd_ctx *)vctx;
+    int64_t lo, len = chunk(c->n, b, &lo);
+    if (c->m == NULL)
+        sgd_plain_loop(c->p + lo, c->g + lo, len, c->lr);
+    else if (c->nesterov)
+        sgd_nesterov_loop(c->p + lo, c->m + lo, c->g + lo, len, c->lr,
+                          c->momentum);
+    else
+        sgd_momentum_loop(c->p + lo, c->m + lo, c->g + lo, len, c->lr,
+                          c->momentum);
+}
+
+void ck_sgd_update(float *p, float *m, const float *g, int64_t n, float lr,
+                   float momentum, int nesterov) {
+    if (n <= 0) return;
+    sgd_ctx c = {p, m, g, n, lr, momentum, nesterov};
+    ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), sgd_block, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* RMSprop and Adagrad (one accumulator a)                             */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    float *p, *a;        /* [n], [n] */
+    const float *g;      /* [n] */
+    int64_t n;
+    float lr, rho, eps;
+} acc_ctx;
+
+CK_VECTOR_CLONES
+static void rmsprop_loop(float *restrict p, float *restrict a,
+                         const float *restrict g, int64_t n, float lr,
+                         float rho, float eps) {
+    float one_minus_rho = 1.0f - rho;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float ai = rho * a[i] + one_minus_rho * (gi * gi);
+        a[i] = ai;
+        p[i] = p[i] - (lr * gi) / (sqrtf(ai) + eps);
+    }
+}
+
+static void rmsprop_block(void *vctx, int64_t b) {
+    const acc_ctx *c = (const acc_ctx *)vctx;
+    int64_t lo, len = chunk(c->n, b, &lo);
+    rmsprop_loop(c->p + lo, c->a + lo, c->g + lo, len, c->lr, c->rho, c->eps);
+}
+
+void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
+                       float lr, float rho, float eps) {
+    if (n <= 0) return;
+    acc_ctx c = {p, a, g, n, lr, rho, eps};
+    ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), rmsprop_block, &c);
+}
+
+CK_VECTOR_CLONES
+static void adagrad_loop(float *restrict p, float *restrict a,
+                         const float *restrict g, int64_t n, float lr,
+                         float eps) {
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float ai = a[i] + gi * gi;
+        a[i] = ai;
+        p[i] = p[i] - (lr * gi) / (sqrtf(ai) + eps);
+    }
+}
+
+static void adagrad_block(void *vctx, int64_t b) {
+    const acc_ctx *c = (const acc_ctx *)vctx;
+    int64_t lo, len = chunk(c->n, b, &lo);
+    adagrad_loop(c->p + lo, c->a + lo, c->g + lo, len, c->lr, c->eps);
+}
+
+void ck_adagrad_update(float *p, float *a, const float *g, int64_t n,
+                       float lr, float eps) {
+    if (n <= 0) return;
+    acc_ctx c = {p, a, g, n, lr, 0.0f, eps};
+    ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), adagrad_block, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Adadelta                                                            */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    float *p, *a, *d;    /* [n] each */
+    const float *g;      /* [n] */
+    int64_t n;
+    float lr, rho, eps;
+} adadelta_ctx;
+
+CK_VECTOR_CLONES
+static void adadelta_loop(float *restrict p, float *restrict a,
+                          float *restrict d, const float *restrict g,
+                          int64_t n, float lr, float rho, float eps) {
+    float one_minus_rho = 1.0f - rho;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float ai = rho * a[i] + one_minus_rho * (gi * gi);
+        float u = (gi * sqrtf(d[i] + eps)) / sqrtf(ai + eps);
+        a[i] = ai;
+        p[i] = p[i] - lr * u;
+        d[i] = rho * d[i] + one_minus_rho * (u * u);
+    }
+}
+
+static void adadelta_block(void *vctx, int64_t b) {
+    const adadelta_ctx *c = (const adadelta_ctx *)vctx;
+    int64_t lo, len = chunk(c->n, b, &lo);
+    adadelta_loop(c->p + lo, c->a + lo, c->d + lo, c->g + lo, len, c->lr,
+                  c->rho, c->eps);
+}
+
+void ck_adadelta_update(float *p, float *a, float *d, const float *g,
+                        int64_t n, float lr, float rho, float eps) {
+    if (n <= 0) return;
+    adadelta_ctx c = {p, a, d, g, n, lr, rho, eps};
+    ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), adadelta_block, &c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Adam (amsgrad when vhat != NULL)                                    */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    float *p, *m, *v, *vhat;  /* [n] each; vhat may be NULL */
+    const float *g;           /* [n] */
+    int64_t n;
+    float lr_t, beta1, beta2, eps;
+} adam_ctx;
+
+CK_VECTOR_CLONES
+static void adam_loop(float *restrict p, float *restrict m, float *restrict v,
+                      const float *restrict g, int64_t n, float lr_t,
+                      float beta1, float beta2, float eps) {
+    float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + one_minus_b1 * gi;
+        float vi = beta2 * v[i] + one_minus_b2 * (gi * gi);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] - (lr_t * mi) / (sqrtf(vi) + eps);
+    }
+}
+
+CK_VECTOR_CLONES
+static void amsgrad_loop(float *restrict p, float *restrict m,
+                         float *restrict v, float *restrict vhat,
+                         const float *restrict g, int64_t n, float lr_t,
+                         float beta1, float beta2, float eps) {
+    float one_minus_b1 = 1.0f - beta1, one_minus_b2 = 1.0f - beta2;
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = beta1 * m[i] + one_minus_b1 * gi;
+        float vi = beta2 * v[i] + one_minus_b2 * (gi * gi);
+        float hi = vhat[i];
+        hi = hi > vi ? hi : vi;  /* max; NaN in v propagates */
+        m[i] = mi;
+        v[i] = vi;
+        vhat[i] = hi;
+        p[i] = p[i] - (lr_t * mi) / (sqrtf(hi) + eps);
+    }
+}
+
+static void adam_block(void *vctx, int64_t b) {
+    const adam_ctx *c = (const adam_ctx *)vctx;
+    int64_t lo, len = chunk(c->n, b, &lo);
+    if (c->vhat == NULL)
+        adam_loop(c->p + lo, c->m + lo, c->v + lo, c->g + lo, len, c->lr_t,
+                  c->beta1, c->beta2, c->eps);
+    else
+        amsgrad_loop(c->p + lo, c->m + lo, c->v + lo, c->vhat + lo,
+                     c->g + lo, len, c->lr_t, c->beta1, c->beta2, c->eps);
+}
+
+void ck_adam_update(float *p, float *m, float *v, float *vhat,
+                    const float *g, int64_t n, float lr_t, float beta1,
+                    float beta2, float eps) {
+    if (n <= 0) return;
+    adam_ctx c = {p, m, v, vhat, g, n, lr_t, beta1, beta2, eps};
+    ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), adam_block, &c);
+}
