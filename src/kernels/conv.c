@@ -10,40 +10,73 @@
  *   cols[N*P, KC]    im2col: row (n, oh, ow), column (i, j, c) -- the same
  *                    matrix for both data formats.
  *   W[kh,kw,C,K]     the Keras kernel, i.e. the GEMM operand [KC, K].
- *   y                [N,OH,OW,K] (NHWC) = cols @ W, one GEMM per tile
+ *   y                [N,OH,OW,K] (NHWC) = cols @ W
  *                    [N,K,OH,OW] (NCHW) = per image W^T @ cols_n^T
  *
  * Forward:  y = act(cols @ W + b).
  * Backward: dz = dy * act'(y); db += sum dz; dW += cols^T @ dz;
  *           dcols = dz @ W^T; dx += col2im(dcols).
  *
- * The batch is cut into tiles of T images, T fixed by the shape alone
- * (conv_tile: about CK_CONV_TILE_FLOATS floats of cols per tile), so the
- * im2col buffer stays cache-sized and the workspace does not grow with N.
- * Backward recomputes the tile's cols instead of keeping the forward's,
- * and reuses the cols buffer for dcols once dW is done.
+ * Work is split by images. A tile is T images (T from the shape alone,
+ * conv_tiling) run as one ck_parallel_for with one block per image, so a
+ * core keeps its image's data in its own cache and each tile costs one
+ * fork/join. Inside a block the image's output rows are cut into chunks of
+ * `ohc` rows whose im2col matrix fits in L2 (CK_CONV_CHUNK_FLOATS); each
+ * chunk is im2col into the block's slot, one single-threaded GEMM, then
+ * bias and activation while the output is in cache (forward), or
+ * dW_n += cols^T dz, dcols = dz W^T into the same slot and a serial
+ * col2im scatter into dx[n] (backward). Backward keeps no cols between
+ * the passes: it recomputes them chunk by chunk. Each image's dW and db
+ * go to the block's own partial sums; a second parallel pass adds the
+ * tile's partials into dW and db in image order. Every sum is in a fixed
+ * order and every block owns its outputs, so the bits do not depend on
+ * the thread count. With a single image in a tile the block runs outside
+ * any parallel region and ck_sgemm parallelises itself.
  *
- * Parallelism: ck_sgemm is parallel by itself (panels fixed by shape).
- * im2col blocks own output rows (n, oh); col2im gathers into input rows
- * (n, ih) it owns, adding contributions in a fixed order (i, then ow,
- * then j), so no two threads touch the same dx element and the bits do
- * not depend on the thread count. db sums in a fixed serial order.
+ * Workspace (ck_conv2d_workspace_size floats, the same for forward and
+ * backward, independent of N): per image of a tile, a chunk of cols, the
+ * image's dz (non-linear activations), a dW partial [KC*K] and a db
+ * partial [K].
+ *
+ * ck_im2col / ck_col2im (the whole batch, for tests and other callers)
+ * run in parallel: im2col blocks own output rows (n, oh); col2im blocks
+ * own input rows (n, ih) and gather every tap that reads them, in the
+ * order (i, ow, j).
  */
 #include <string.h>
 #include "ck_internal.h"
 
-/* Floats of im2col buffer per tile: 2 MB, a share of L2 + L3 that keeps
- * the tile's cols, the GEMM's packed panels and the output in cache. */
-#define CK_CONV_TILE_FLOATS ((int64_t)1 << 19)
-/* Output rows per bias/activation block. */
-#define CK_CONV_EPILOGUE_ROWS ((int64_t)256)
+/* Floats of im2col per chunk: with the packed W and the chunk's output
+ * this stays within a core's L2 (512 KB on the dev machine). */
+#define CK_CONV_CHUNK_FLOATS ((int64_t)1 << 16)
+/* Images per tile: at most this many (a power of two, so 2, 4, 8 or 16
+ * threads share a tile evenly) and at most CK_CONV_TILE_FLOATS of
+ * workspace. */
+#define CK_CONV_MAX_TILE 16
+#define CK_CONV_TILE_FLOATS ((int64_t)1 << 21)
 
-/* Images per tile: from the shape only, never the thread count. */
-static int64_t conv_tile(const ck_conv_geom *g) {
-    int64_t per = g->OH * g->OW * g->kh * g->kw * g->C;
-    int64_t t = per > 0 ? CK_CONV_TILE_FLOATS / per : g->N;
-    if (t > g->N) t = g->N;
-    return t < 1 ? 1 : t;
+typedef struct {
+    int64_t T;      /* images per tile */
+    int64_t ohc;    /* output rows per chunk */
+    int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
+    int64_t per;    /* workspace floats per image of a tile */
+} conv_tiling;
+
+/* From the shape only, never the thread count. */
+static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
+    conv_tiling t;
+    const int64_t KC = g->kh * g->kw * g->C, row = g->OW * KC;
+    int64_t most = row > 0 ? CK_CONV_CHUNK_FLOATS / row : g->OH;
+    if (most < 1) most = 1;
+    const int64_t nchunks = g->OH > 0 ? (g->OH + most - 1) / most : 1;
+    t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
+    t.chunk = t.ohc * row;
+    t.per = t.chunk + g->OH * g->OW * K + KC * K + K;
+    t.T = 1;
+    while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
+        t.T *= 2;
+    if (t.T > g->N) t.T = g->N < 1 ? 1 : g->N;
+    return t;
 }
 
 /* ---------------------------------------------------------------- */
@@ -55,14 +88,11 @@ typedef struct {
     const float *x;   /* nimg images in g's layout */
 } im2col_ctx;
 
-/* Block b = (n, oh): writes cols rows (n, oh, 0..OW-1). */
-static void im2col_row_nhwc(void *vctx, int64_t b) {
-    const im2col_ctx *c = (const im2col_ctx *)vctx;
-    const ck_conv_geom *g = c->g;
+/* cols rows (oh, 0..OW-1) of one NHWC image xn into row[OW, KC]. */
+static void im2col_row_nhwc(float *row, const float *xn,
+                            const ck_conv_geom *g, int64_t oh) {
     const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
-    const int64_t KC = kh * kw * C, n = b / g->OH, oh = b % g->OH;
-    const float *xn = c->x + n * H * W * C;
-    float *row = c->cols + b * g->OW * KC;
+    const int64_t KC = kh * kw * C;
     for (int64_t ow = 0; ow < g->OW; ow++) {
         const int64_t iw0 = ow * g->stride_w - g->pad_left;
         for (int64_t i = 0; i < kh; i++) {
@@ -99,14 +129,11 @@ static void im2col_row_nhwc(void *vctx, int64_t b) {
     }
 }
 
-/* Block b = (n, oh), NCHW input: reads plane rows, writes strided. */
-static void im2col_row_nchw(void *vctx, int64_t b) {
-    const im2col_ctx *c = (const im2col_ctx *)vctx;
-    const ck_conv_geom *g = c->g;
+/* The same from one NCHW image: reads plane rows, writes strided. */
+static void im2col_row_nchw(float *row, const float *xn,
+                            const ck_conv_geom *g, int64_t oh) {
     const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
-    const int64_t KC = kh * kw * C, OW = g->OW, n = b / g->OH, oh = b % g->OH;
-    const float *xn = c->x + n * C * H * W;
-    float *row = c->cols + b * OW * KC;
+    const int64_t KC = kh * kw * C, OW = g->OW;
     for (int64_t ch = 0; ch < C; ch++) {
         const float *plane = xn + ch * H * W;
         for (int64_t i = 0; i < kh; i++) {
@@ -128,18 +155,32 @@ static void im2col_row_nchw(void *vctx, int64_t b) {
     }
 }
 
-/* cols[nimg*P, KC] from nimg images starting at x. */
-static void im2col_images(float *cols, const float *x, const ck_conv_geom *g,
-                          int64_t nimg) {
-    im2col_ctx c = {g, cols, x};
-    ck_parallel_for(nimg * g->OH,
-                    g->channels_first ? im2col_row_nchw : im2col_row_nhwc, &c);
+/* Output rows [oh0, oh1) of one image xn into cols[(oh1-oh0)*OW, KC]. */
+static void im2col_rows(float *cols, const float *xn, const ck_conv_geom *g,
+                        int64_t oh0, int64_t oh1) {
+    const int64_t row = g->OW * g->kh * g->kw * g->C;
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        if (g->channels_first)
+            im2col_row_nchw(cols + (oh - oh0) * row, xn, g, oh);
+        else
+            im2col_row_nhwc(cols + (oh - oh0) * row, xn, g, oh);
+    }
+}
+
+/* Block b = (n, oh): writes cols rows (n, oh, 0..OW-1). */
+static void im2col_block(void *vctx, int64_t b) {
+    const im2col_ctx *c = (const im2col_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t n = b / g->OH, oh = b % g->OH;
+    im2col_rows(c->cols + b * g->OW * g->kh * g->kw * g->C,
+                c->x + n * g->H * g->W * g->C, g, oh, oh + 1);
 }
 
 void ck_im2col(float *cols, const float *x, const ck_conv_geom *g) {
     if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || g->kh * g->kw * g->C <= 0)
         return;
-    im2col_images(cols, x, g, g->N);
+    im2col_ctx c = {g, cols, x};
+    ck_parallel_for(g->N * g->OH, im2col_block, &c);
 }
 
 /* ---------------------------------------------------------------- */
@@ -211,28 +252,48 @@ static void col2im_row_nchw(void *vctx, int64_t b) {
     }
 }
 
-/* dx (nimg images) += col2im(dcols[nimg*P, KC]). */
-static void col2im_images(float *dx, const float *dcols,
-                          const ck_conv_geom *g, int64_t nimg) {
-    col2im_ctx c = {g, dx, dcols};
-    ck_parallel_for(nimg * g->H,
-                    g->channels_first ? col2im_row_nchw : col2im_row_nhwc, &c);
-}
-
 void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g) {
     if (g->N <= 0 || g->H <= 0 || g->OH <= 0 || g->OW <= 0 ||
         g->kh * g->kw * g->C <= 0)
         return;
-    col2im_images(dx, dcols, g, g->N);
+    col2im_ctx c = {g, dx, dcols};
+    ck_parallel_for(g->N * g->H,
+                    g->channels_first ? col2im_row_nchw : col2im_row_nhwc, &c);
+}
+
+/* Serial scatter of output rows [oh0, oh1) of one image:
+ * dxn += col2im(dcols[(oh1-oh0)*OW, KC]), taps in order (oh, ow, i, j). */
+static void col2im_rows(float *dxn, const float *dcols, const ck_conv_geom *g,
+                        int64_t oh0, int64_t oh1) {
+    const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
+    const int64_t KC = kh * kw * C;
+    for (int64_t oh = oh0; oh < oh1; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            const float *src = dcols + ((oh - oh0) * g->OW + ow) * KC;
+            for (int64_t i = 0; i < kh; i++) {
+                const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
+                if (ih < 0 || ih >= H) continue;
+                for (int64_t j = 0; j < kw; j++) {
+                    const int64_t iw = ow * g->stride_w - g->pad_left + j * g->dilation_w;
+                    const float *s = src + (i * kw + j) * C;
+                    if (iw < 0 || iw >= W) continue;
+                    if (!g->channels_first) {
+                        add_into(dxn + (ih * W + iw) * C, s, C);
+                    } else {
+                        float *d = dxn + ih * W + iw;
+                        for (int64_t c = 0; c < C; c++) d[c * H * W] += s[c];
+                    }
+                }
+            }
+        }
 }
 
 /* ---------------------------------------------------------------- */
 /* Conv2D                                                            */
 /* ---------------------------------------------------------------- */
 int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K) {
-    const int64_t T = conv_tile(g), P = g->OH * g->OW;
-    /* cols (reused for dcols), dz of one tile, the tile's db sums */
-    return T * P * g->kh * g->kw * g->C + T * P * K + K;
+    const conv_tiling t = conv_tiles(g, K);
+    return t.T * t.per;
 }
 
 /* Activation of rows x cols floats in place (linear: nothing).
@@ -251,65 +312,145 @@ static void act_backward(float *dz, const float *dy, const float *y,
 }
 
 typedef struct {
-    float *y;          /* NHWC: [rows, K]; NCHW: [planes = nimg*K, P] */
-    const float *b;    /* [K] or NULL */
-    int64_t rows, K, P, OW;
-    int channels_first, act;
+    const ck_conv_geom *g;
+    int64_t K, n0;          /* filters, first image of the tile */
+    conv_tiling t;
+    float *y, *dx, *dW, *db; /* whole-batch outputs (NULL: not wanted) */
+    const float *x, *W, *b, *dy, *yin;
+    int act;
     float alpha;
-} epilogue_ctx;
+    float *ws;
+} conv_ctx;
 
-/* Block of CK_CONV_EPILOGUE_ROWS output rows (NHWC pixels or NCHW
- * planes): add the bias, then the activation along the last axis. */
-static void epilogue_block(void *vctx, int64_t blk) {
-    const epilogue_ctx *e = (const epilogue_ctx *)vctx;
-    const int64_t r0 = blk * CK_CONV_EPILOGUE_ROWS;
-    const int64_t nr = e->rows - r0 < CK_CONV_EPILOGUE_ROWS
-                           ? e->rows - r0 : CK_CONV_EPILOGUE_ROWS;
-    if (!e->channels_first) {
-        float *y = e->y + r0 * e->K;
-        if (e->b)
-            for (int64_t r = 0; r < nr; r++) add_into(y + r * e->K, e->b, e->K);
-        act_forward(y, nr, e->K, e->act, e->alpha);
-    } else {
-        float *y = e->y + r0 * e->P;
-        if (e->b)
-            for (int64_t r = 0; r < nr; r++) {
-                const float bk = e->b[(r0 + r) % e->K];
-                float *yr = y + r * e->P;
-                for (int64_t p = 0; p < e->P; p++) yr[p] += bk;
+/* Workspace of tile image t: [chunk | dz P*K | dW partial KC*K | db K]. */
+static float *slot(const conv_ctx *c, int64_t t) { return c->ws + t * c->t.per; }
+
+/* Forward of image n0 + t, chunk by chunk. */
+static void conv_forward_image(void *vctx, int64_t t) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t KC = g->kh * g->kw * g->C;
+    const float *xn = c->x + n * g->H * g->W * g->C;
+    float *yn = c->y + n * P * K, *cols = slot(c, t);
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        im2col_rows(cols, xn, g, oh0, oh1);
+        if (!g->channels_first) {
+            /* y[p0:p0+rows, K] = cols[rows, KC] @ W[KC, K], + b, act */
+            float *yc = yn + p0 * K;
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, K, KC, 1.0f, cols, KC,
+                     c->W, K, 0.0f, yc, K);
+            if (c->b)
+                for (int64_t r = 0; r < rows; r++) add_into(yc + r * K, c->b, K);
+            act_forward(yc, rows, K, c->act, c->alpha);
+        } else {
+            /* y[K, p0:p0+rows] (row stride P) = W^T[K, KC] @ cols^T */
+            ck_sgemm(CK_TRANS, CK_TRANS, K, rows, KC, 1.0f, c->W, K, cols,
+                     KC, 0.0f, yn + p0, P);
+            for (int64_t k = 0; k < K; k++) {
+                float *yk = yn + k * P + p0;
+                if (c->b) {
+                    const float bk = c->b[k];
+                    for (int64_t r = 0; r < rows; r++) yk[r] += bk;
+                }
+                act_forward(yk, oh1 - oh0, OW, c->act, c->alpha);
             }
-        act_forward(y, nr * (e->P / e->OW), e->OW, e->act, e->alpha);
+        }
     }
 }
 
 void ck_conv2d_forward(float *y, const float *x, const float *W,
                        const float *b, const ck_conv_geom *g, int64_t K,
                        int act, float alpha, float *workspace) {
-    const int64_t T = conv_tile(g), P = g->OH * g->OW;
-    const int64_t KC = g->kh * g->kw * g->C, in_img = g->H * g->W * g->C;
-    const int64_t out_img = P * K;
-    if (P <= 0 || K <= 0) return;
-    float *cols = workspace;
-    for (int64_t n0 = 0; n0 < g->N; n0 += T) {
-        const int64_t nt = g->N - n0 < T ? g->N - n0 : T;
-        float *yt = y + n0 * out_img;
-        if (KC > 0) im2col_images(cols, x + n0 * in_img, g, nt);
-        if (!g->channels_first) {
-            /* y[nt*P, K] = cols[nt*P, KC] @ W[KC, K] */
-            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, nt * P, K, KC, 1.0f, cols, KC,
-                     W, K, 0.0f, yt, K);
+    if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
+    conv_ctx c = {g, K, 0, conv_tiles(g, K), y, NULL, NULL, NULL, x, W, b,
+                  NULL, NULL, act, alpha, workspace};
+    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
+        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
+        ck_parallel_for(nt, conv_forward_image, &c);
+    }
+}
+
+/* Backward of image n0 + t: dz, its db and dW partials, dx[n]. */
+static void conv_backward_image(void *vctx, int64_t t) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t KC = g->kh * g->kw * g->C;
+    const int cf = (int)g->channels_first;
+    float *cols = slot(c, t), *dzbuf = cols + c->t.chunk;
+    float *dWp = dzbuf + P * K, *dbp = dWp + KC * K;
+    /* dz = dy * act'(y) for the image, in y's layout */
+    const float *dz = c->dy + n * P * K;
+    if (c->act != CK_ACT_LINEAR) {
+        const int64_t last = cf ? OW : K;
+        memset(dzbuf, 0, (size_t)(P * K) * sizeof(float));
+        act_backward(dzbuf, dz, c->yin + n * P * K, P * K / last, last,
+                     c->act, c->alpha);
+        dz = dzbuf;
+    }
+    /* db partial: sum over the image's pixels, fixed order */
+    if (c->db) {
+        if (!cf) {
+            for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
+            for (int64_t p = 0; p < P; p++) add_into(dbp, dz + p * K, K);
         } else {
-            /* y_n[K, P] = W^T[K, KC] @ cols_n^T[KC, P] */
-            for (int64_t t = 0; t < nt; t++)
-                ck_sgemm(CK_TRANS, CK_TRANS, K, P, KC, 1.0f, W, K,
-                         cols + t * P * KC, KC, 0.0f, yt + t * out_img, P);
+            for (int64_t k = 0; k < K; k++) {
+                float s = 0.0f;
+                for (int64_t p = 0; p < P; p++) s += dz[k * P + p];
+                dbp[k] = s;
+            }
         }
-        if (b || act != CK_ACT_LINEAR) {
-            epilogue_ctx e = {yt, b, g->channels_first ? nt * K : nt * P, K,
-                              P, g->OW, (int)g->channels_first, act, alpha};
-            ck_parallel_for(ck_nblocks(e.rows, CK_CONV_EPILOGUE_ROWS),
-                            epilogue_block, &e);
-        }
+    }
+    if (KC <= 0) return;
+    const float *xn = c->x + n * g->H * g->W * g->C;
+    float *dxn = c->dx ? c->dx + n * g->H * g->W * g->C : NULL;
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        const float beta = oh0 == 0 ? 0.0f : 1.0f;
+        im2col_rows(cols, xn, g, oh0, oh1);
+        /* dWp[KC, K] (+)= cols^T[KC, rows] @ dz[rows, K] */
+        if (!cf)
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, KC, K, rows, 1.0f, cols, KC,
+                     dz + p0 * K, K, beta, dWp, K);
+        else  /* dz chunk stored [K, rows] with row stride P */
+            ck_sgemm(CK_TRANS, CK_TRANS, KC, K, rows, 1.0f, cols, KC,
+                     dz + p0, P, beta, dWp, K);
+        if (!dxn) continue;
+        /* dcols[rows, KC] = dz[rows, K] @ W^T[K, KC], into the cols slot */
+        if (!cf)
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz + p0 * K,
+                     K, c->W, K, 0.0f, cols, KC);
+        else
+            ck_sgemm(CK_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz + p0, P, c->W,
+                     K, 0.0f, cols, KC);
+        col2im_rows(dxn, cols, g, oh0, oh1);
+    }
+}
+
+/* Block of CK_ELEMENTWISE_BLOCK elements of dW (then db): add the tile's
+ * partials in image order. */
+typedef struct {
+    const conv_ctx *c;
+    int64_t nt, nW;  /* images in the tile, KC*K */
+} reduce_ctx;
+
+static void conv_reduce_block(void *vctx, int64_t blk) {
+    const reduce_ctx *r = (const reduce_ctx *)vctx;
+    const conv_ctx *c = r->c;
+    const int64_t P = c->g->OH * c->g->OW, n = r->nW + (c->db ? c->K : 0);
+    const int64_t e0 = blk * CK_ELEMENTWISE_BLOCK;
+    const int64_t e1 = e0 + CK_ELEMENTWISE_BLOCK < n ? e0 + CK_ELEMENTWISE_BLOCK : n;
+    for (int64_t e = e0; e < e1; e++) {
+        /* element e of [dW | db]; partials at the same offset per image */
+        const int64_t off = c->t.chunk + P * c->K + e;
+        float s = 0.0f;
+        for (int64_t t = 0; t < r->nt; t++) s += slot(c, t)[off];
+        if (e < r->nW) c->dW[e] += s;
+        else c->db[e - r->nW] += s;
     }
 }
 
@@ -317,61 +458,15 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
                         const float *x, const float *W, const float *y,
                         const ck_conv_geom *g, int64_t K, int act,
                         float alpha, float *workspace) {
-    const int64_t T = conv_tile(g), P = g->OH * g->OW;
-    const int64_t KC = g->kh * g->kw * g->C, in_img = g->H * g->W * g->C;
-    const int64_t out_img = P * K;
-    if (P <= 0 || K <= 0) return;
-    float *cols = workspace;               /* [T*P, KC], then dcols */
-    float *dzbuf = workspace + T * P * KC; /* [T*P*K] */
-    float *dbt = dzbuf + T * P * K;        /* [K] */
-    for (int64_t n0 = 0; n0 < g->N; n0 += T) {
-        const int64_t nt = g->N - n0 < T ? g->N - n0 : T;
-        /* dz = dy * act'(y), layout of y */
-        const float *dz = dy + n0 * out_img;
-        if (act != CK_ACT_LINEAR) {
-            const int64_t last = g->channels_first ? g->OW : K;
-            memset(dzbuf, 0, (size_t)(nt * out_img) * sizeof(float));
-            act_backward(dzbuf, dz, y + n0 * out_img, nt * out_img / last,
-                         last, act, alpha);
-            dz = dzbuf;
-        }
-        /* db += sum of dz over images and pixels, in a fixed order */
-        if (db) {
-            for (int64_t k = 0; k < K; k++) dbt[k] = 0.0f;
-            if (!g->channels_first) {
-                for (int64_t r = 0; r < nt * P; r++) add_into(dbt, dz + r * K, K);
-            } else {
-                for (int64_t t = 0; t < nt; t++)
-                    for (int64_t k = 0; k < K; k++) {
-                        const float *d = dz + t * out_img + k * P;
-                        float s = 0.0f;
-                        for (int64_t p = 0; p < P; p++) s += d[p];
-                        dbt[k] += s;
-                    }
-            }
-            add_into(db, dbt, K);
-        }
-        if (KC <= 0) continue;
-        im2col_images(cols, x + n0 * in_img, g, nt);
-        /* dW[KC, K] += cols^T @ dz */
-        if (!g->channels_first) {
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, KC, K, nt * P, 1.0f, cols, KC, dz,
-                     K, 1.0f, dW, K);
-        } else {
-            for (int64_t t = 0; t < nt; t++)
-                ck_sgemm(CK_TRANS, CK_TRANS, KC, K, P, 1.0f, cols + t * P * KC,
-                         KC, dz + t * out_img, P, 1.0f, dW, K);
-        }
-        if (!dx) continue;
-        /* dcols[nt*P, KC] = dz @ W^T, into the cols buffer */
-        if (!g->channels_first) {
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, nt * P, KC, K, 1.0f, dz, K, W, K,
-                     0.0f, cols, KC);
-        } else {
-            for (int64_t t = 0; t < nt; t++)
-                ck_sgemm(CK_TRANS, CK_TRANS, P, KC, K, 1.0f, dz + t * out_img,
-                         P, W, K, 0.0f, cols + t * P * KC, KC);
-        }
-        col2im_images(dx + n0 * in_img, cols, g, nt);
+    if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
+    conv_ctx c = {g, K, 0, conv_tiles(g, K), NULL, dx, dW, db, x, W, NULL,
+                  dy, y, act, alpha, workspace};
+    const int64_t KC = g->kh * g->kw * g->C;
+    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
+        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
+        ck_parallel_for(nt, conv_backward_image, &c);
+        reduce_ctx r = {&c, nt, KC * K};
+        ck_parallel_for(ck_nblocks(KC * K + (db ? K : 0), CK_ELEMENTWISE_BLOCK),
+                        conv_reduce_block, &r);
     }
 }
