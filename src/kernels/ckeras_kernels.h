@@ -214,13 +214,13 @@ void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g);
 /* Conv2D (conv.c), TensorFlow's cross-correlation:
  *   y[n,oh,ow,k] = act(b[k] + sum_{i,j,c} x[n, ih, iw, c] W[i,j,c,k])
  * W[kh,kw,C,K] (Keras layout), b[K] or NULL; y[N,OH,OW,K] (NHWC) or
- * [N,K,OH,OW] (NCHW). The batch is cut into tiles of images whose size
- * depends only on the shape; each tile is one im2col and one GEMM (one per
- * image for NCHW), then bias and activation while the tile is in cache.
- * The activation acts on the output's last axis (softmax: K for NHWC, OW
- * for NCHW, as Keras 2 applies it). workspace: ck_conv2d_workspace_size
- * floats, for forward and backward alike; independent of N beyond the
- * first tile. */
+ * [N,K,OH,OW] (NCHW). One parallel block per image, in tiles of images
+ * fixed by the shape; each image is cut into chunks of output rows whose
+ * im2col fits in L2: im2col, one GEMM, then bias and activation while the
+ * chunk is in cache. The activation acts on the output's last axis
+ * (softmax: K for NHWC, OW for NCHW, as Keras 2 applies it). workspace:
+ * ck_conv2d_workspace_size floats, for forward and backward alike;
+ * independent of N. */
 int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K);
 void ck_conv2d_forward(float *y, const float *x, const float *W,
                        const float *b, const ck_conv_geom *g, int64_t K,
