@@ -19,6 +19,43 @@
 
 void ck_gemm_init_blas(void) { scipy_openblas_set_num_threads(1); }
 
+/* A single row or column of C is a matrix-vector product: GEMV reads the
+ * matrix once, where GEMM would first copy (pack) all of it. beta == 0
+ * zeroes C first, so that C is never read (NaN in C does not propagate)
+ * whatever the BLAS does with beta == 0. */
+static void sgemv_call(int transa, int transb, int64_t M, int64_t N,
+                       int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C,
+                       int64_t ldc) {
+    if (M == 1) {
+        /* C[0, :] = alpha * op(B)^T a + beta C[0, :]; a = op(A)[0, :] */
+        blasint inca = transa ? (blasint)lda : 1;
+        if (beta == 0.0f)
+            for (int64_t j = 0; j < N; j++) C[j] = 0.0f;
+        if (transb) /* B stored [N, ldb]: C = B a */
+            scipy_cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)N,
+                              (blasint)K, alpha, B, (blasint)ldb, A, inca,
+                              beta, C, 1);
+        else /* B stored [K, ldb]: C = B^T a */
+            scipy_cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)K,
+                              (blasint)N, alpha, B, (blasint)ldb, A, inca,
+                              beta, C, 1);
+    } else {
+        /* N == 1: C[:, 0] = alpha * op(A) b + beta C[:, 0]; b = op(B)[:, 0] */
+        blasint incb = transb ? 1 : (blasint)ldb;
+        if (beta == 0.0f)
+            for (int64_t i = 0; i < M; i++) C[i * ldc] = 0.0f;
+        if (transa) /* A stored [K, lda]: C = A^T b */
+            scipy_cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)K,
+                              (blasint)M, alpha, A, (blasint)lda, B, incb,
+                              beta, C, (blasint)ldc);
+        else
+            scipy_cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)M,
+                              (blasint)K, alpha, A, (blasint)lda, B, incb,
+                              beta, C, (blasint)ldc);
+    }
+}
+
 /* One BLAS call, or the degenerate cases BLAS would reject. */
 static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
                        int64_t K, float alpha, const float *A, int64_t lda,
@@ -29,6 +66,11 @@ static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++)
                 C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+        return;
+    }
+    if (M == 1 || N == 1) {
+        sgemv_call(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                   ldc);
         return;
     }
     scipy_cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
@@ -93,9 +135,10 @@ void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
     if (M <= 0 || N <= 0) return;
     double flops = 2.0 * (double)M * (double)N * (double)(K > 0 ? K : 1);
     int64_t row_panels = gemm_panels(flops, M);
-    int split_rows = row_panels > 1 || gemm_panels(flops, N) == 1;
+    int64_t col_panels = gemm_panels(flops, N);
+    int split_rows = row_panels > 1 || col_panels == 1;
     int64_t extent = split_rows ? M : N;
-    int64_t panels = split_rows ? row_panels : gemm_panels(flops, N);
+    int64_t panels = split_rows ? row_panels : col_panels;
     int64_t per = (extent + panels - 1) / panels;
     gemm_ctx g = {transa, transb, M, N, K, alpha, beta, A, B, C,
                   lda, ldb, ldc, split_rows,

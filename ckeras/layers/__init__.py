@@ -1,0 +1,28 @@
+"""Layers (Keras 2's ``keras.layers``), serialize and deserialize."""
+from ckeras.engine.base_layer import Layer
+from ckeras.engine.input_layer import Input, InputLayer
+from ckeras.engine.input_spec import InputSpec
+from ckeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout,
+                                Flatten, Lambda, Masking, Permute, RepeatVector, Reshape)
+from ckeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,
+                                 Multiply, Subtract, add, average, concatenate, dot,
+                                 maximum, minimum, multiply, subtract)
+from ckeras.utils.generic_utils import deserialize_keras_object
+
+
+def serialize(layer):
+    """{'class_name': ..., 'config': ...} of a layer."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A layer (or model) from {'class_name': ..., 'config': ...}."""
+    from ckeras.engine.network import Network
+    from ckeras.engine.sequential import Sequential
+    from ckeras.engine.training import Model
+    objects = {k: v for k, v in globals().items() if isinstance(v, type)}
+    objects.update({"Model": Model, "Sequential": Sequential, "Network": Network,
+                    "Container": Network})
+    return deserialize_keras_object(config, module_objects=objects,
+                                    custom_objects=custom_objects,
+                                    printable_module_name="layer")

@@ -1,0 +1,159 @@
+"""One harness for the layer contract, run over every layer: build, output
+shape against the real output, get/set_weights, config round-trip with
+equal outputs, Sequential and functional use, layers.serialize."""
+import numpy as np
+import pytest
+
+from ckeras import backend as K
+from ckeras import layers
+from ckeras.models import Model, Sequential
+from ckeras.utils import CustomObjectScope
+
+
+def helper_test_layer(make, input_shape, extra_inputs=0, seed=0):
+    """Checks one layer class through the whole contract.
+
+    make(): a fresh layer; input_shape: per-sample shape (or a list of them
+    for multi-input layers)."""
+    rng = np.random.default_rng(seed)
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
+    inputs = [layers.Input(shape=s) for s in shapes]
+    layer = make()
+    out = layer(inputs if len(inputs) > 1 else inputs[0])
+    model = Model(inputs=inputs, outputs=out)
+    y = model.predict(data if len(data) > 1 else data[0])
+    # output shape inferred symbolically agrees with the real output
+    want = layer.compute_output_shape([i._keras_shape for i in inputs] if len(inputs) > 1
+                                      else inputs[0]._keras_shape)
+    assert K.int_shape(out) == tuple(want)
+    assert y.shape[1:] == tuple(want[1:]), (y.shape, want)
+    assert layer.output_shape == tuple(want)
+    # eager call on arrays gives the same values
+    eager = layer(data if len(data) > 1 else data[0])
+    np.testing.assert_allclose(np.asarray(eager), y, rtol=1e-6, atol=1e-6)
+    # get/set weights
+    weights = layer.get_weights()
+    assert [w.shape for w in weights] == [tuple(v.value.shape) for v in layer.weights]
+    layer.set_weights([w + rng.standard_normal(w.shape) for w in weights])
+    y2 = model.predict(data if len(data) > 1 else data[0])
+    if weights:
+        assert not np.allclose(y, y2)
+        with pytest.raises(ValueError, match="weight"):
+            layer.set_weights(weights[:-1])
+    layer.set_weights(weights)
+    # config round-trip, through layers.serialize/deserialize
+    config = layer.get_config()
+    clone = layers.deserialize(layers.serialize(layer))
+    assert type(clone) is type(layer) and clone.get_config() == config
+    clone2 = type(layer).from_config(config)
+    cloned_out = clone2(inputs if len(inputs) > 1 else inputs[0])
+    clone2.set_weights(weights)
+    m2 = Model(inputs=inputs, outputs=cloned_out)
+    np.testing.assert_allclose(m2.predict(data if len(data) > 1 else data[0]), y,
+                               rtol=1e-6, atol=1e-6)
+    # model config round-trip
+    m3 = Model.from_config(Model(inputs=inputs, outputs=out).get_config())
+    m3.set_weights(model.get_weights())
+    np.testing.assert_allclose(m3.predict(data if len(data) > 1 else data[0]), y,
+                               rtol=1e-6, atol=1e-6)
+    # Sequential use (single-input layers)
+    if len(shapes) == 1:
+        seq = Sequential([layers.InputLayer(input_shape=shapes[0]),
+                          type(layer).from_config({**config, "name": "seq_copy"})])
+        seq.set_weights(weights)
+        np.testing.assert_allclose(seq.predict(data[0]), y, rtol=1e-6, atol=1e-6)
+        seq2 = Sequential.from_config(seq.get_config())
+        seq2.set_weights(weights)
+        np.testing.assert_allclose(seq2.predict(data[0]), y, rtol=1e-6, atol=1e-6)
+    return y
+
+
+def mean_over_time(x):
+    return K.mean(x, axis=1)
+
+
+LAYERS = {
+    "dense": (lambda: layers.Dense(4), (5,)),
+    "dense_relu_nobias": (lambda: layers.Dense(3, activation="relu", use_bias=False), (6,)),
+    "dense_rank3": (lambda: layers.Dense(4, activation="softmax"), (2, 5)),
+    "dense_custom_act": (lambda: layers.Dense(
+        3, activation=None, kernel_initializer="he_normal", bias_initializer="ones",
+        kernel_regularizer="l2", kernel_constraint="max_norm"), (4,)),
+    "activation_tanh": (lambda: layers.Activation("tanh"), (5,)),
+    "activation_softmax": (lambda: layers.Activation("softmax"), (5,)),
+    "activation_linear": (lambda: layers.Activation("linear"), (5,)),
+    "dropout": (lambda: layers.Dropout(0.5), (5,)),
+    "flatten": (lambda: layers.Flatten(), (2, 3)),
+    "reshape": (lambda: layers.Reshape((3, -1)), (6,)),
+    "permute": (lambda: layers.Permute((2, 1)), (2, 3)),
+    "repeat_vector": (lambda: layers.RepeatVector(3), (4,)),
+    "lambda_shape_inferred": (lambda: layers.Lambda(mean_over_time), (3, 4)),
+    "masking": (lambda: layers.Masking(0.0), (3, 4)),
+    "activity_regularization": (lambda: layers.ActivityRegularization(l1=0.1), (4,)),
+    "add": (lambda: layers.Add(), [(4,), (4,)]),
+    "subtract": (lambda: layers.Subtract(), [(4,), (4,)]),
+    "multiply": (lambda: layers.Multiply(), [(4,), (4,), (4,)]),
+    "average": (lambda: layers.Average(), [(4,), (4,)]),
+    "maximum": (lambda: layers.Maximum(), [(4,), (4,)]),
+    "minimum": (lambda: layers.Minimum(), [(4,), (4,)]),
+    "concatenate": (lambda: layers.Concatenate(axis=-1), [(2, 3), (2, 5)]),
+    "concatenate_axis1": (lambda: layers.Concatenate(axis=1), [(2, 3), (4, 3)]),
+    "dot": (lambda: layers.Dot(axes=1), [(4,), (4,)]),
+    "dot_normalized": (lambda: layers.Dot(axes=(2, 2), normalize=True), [(3, 4), (2, 4)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_contract(name):
+    make, shape = LAYERS[name]
+    with CustomObjectScope({"mean_over_time": mean_over_time}):
+        helper_test_layer(make, shape)
+
+
+def test_every_layer_is_covered_by_the_harness():
+    tested = {type(make()).__name__ for make, _ in LAYERS.values()}
+    public = {n for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
+        v, layers.Layer) and n not in ("Layer", "InputLayer")}
+    assert public <= tested, public - tested
+
+
+def test_lambda_with_output_shape_and_arguments():
+    lam = layers.Lambda(lambda x, k: x * k, output_shape=(4,), arguments={"k": 2.0})
+    x = layers.Input(shape=(4,))
+    assert K.int_shape(lam(x)) == (None, 4)
+    np.testing.assert_allclose(lam(np.ones((2, 4), np.float32)), 2.0)
+
+
+def test_lambda_from_config_refuses_bytecode_unless_opted_in():
+    lam = layers.Lambda(lambda x: x + 1)
+    config = lam.get_config()
+    with pytest.raises(ValueError, match="bytecode"):
+        layers.Lambda.from_config(config)
+    again = layers.Lambda.from_config(config, safe_mode=False)
+    assert np.asarray(again(np.zeros((1, 2), np.float32))).tolist() == [[1.0, 1.0]]
+
+
+def test_dropout_only_while_training():
+    d = layers.Dropout(0.5)
+    x = np.ones((4, 100), np.float32)
+    assert np.array_equal(d(x), x)
+    y = d(x, training=True)
+    assert 0.2 < (y == 0).mean() < 0.8
+
+
+def test_masking_zeroes_masked_timesteps():
+    m = layers.Masking(0.0)
+    x = np.array([[[1, 2], [0, 0], [3, 0]]], np.float32)
+    assert m.compute_mask(x).tolist() == [[True, False, True]]
+    assert np.array_equal(m(x), x)
+
+
+def test_regularization_losses():
+    d = layers.Dense(2, kernel_regularizer="l1", bias_regularizer=K.variables and None,
+                     activity_regularizer="l2")
+    d.build((None, 3))
+    d.set_weights([np.ones((3, 2)), np.zeros(2)])
+    assert np.isclose(float(d.losses[0]), 0.01 * 6)
+    d(np.ones((1, 3), np.float32))
+    assert len(d.losses) == 2 and np.isclose(float(d.losses[1]), 0.01 * 2 * 9)
