@@ -202,16 +202,6 @@ def col2im(dcols, x_shape, kernel_size, strides=(1, 1), padding="valid",
     return dxa
 
 
-cdef int _conv_activation(object name) except -1:
-    # PENDING(act): activation_code (activations.pxi) replaces this once the
-    # activation kernels are on main; until then only 'linear' is wired.
-    if name != "linear":
-        raise ValueError(
-            f"activation {name!r} is not available for conv2d yet; expected "
-            f"'linear'")
-    return CK_ACT_LINEAR
-
-
 cdef tuple _conv_operands(object x, object W, object strides, object padding,
                           object dilation, object data_format,
                           ck_conv_geom *g):
@@ -247,7 +237,9 @@ def conv2d_forward(x, W, b=None, strides=(1, 1), padding="valid",
     x: (N, H, W, C) for channels_last, (N, C, H, W) for channels_first.
     W: (kh, kw, C, K), Keras's kernel layout; b: (K,) or None.
     padding: 'valid', 'same' (TensorFlow's split) or 'causal'.
-    out: optional output buffer; workspace: optional 1-D float32 scratch of
+    activation: a Keras 2 activation name, applied along the output's last
+    axis (as Keras does: channels for channels_last, width for
+    channels_first); alpha: ELU's alpha. out: optional output buffer; workspace: optional 1-D float32 scratch of
     at least conv2d_workspace_size(...) floats. Returns y, (N, OH, OW, K)
     or (N, K, OH, OW).
     """
@@ -259,7 +251,7 @@ def conv2d_forward(x, W, b=None, strides=(1, 1), padding="valid",
     cdef cnp.ndarray ba = None
     if b is not None:
         ba = check_shape(check_in(b, "b", 1), "b", (K,))
-    cdef int act = _conv_activation(activation)
+    cdef int act = activation_code(activation)
     cdef float alpha_f = alpha
     cdef cnp.ndarray y = check_out(out, "out", _out_shape(&g, K))
     cdef cnp.ndarray ws = _workspace(workspace, ck_conv2d_workspace_size(&g, K),
@@ -295,7 +287,7 @@ def conv2d_backward(dy, x, W, y, strides=(1, 1), padding="valid",
     yshape = _out_shape(&g, K)
     cdef cnp.ndarray dya = check_shape(check_in(dy, "dy", 4), "dy", yshape)
     cdef cnp.ndarray ya = check_shape(check_in(y, "y", 4), "y", yshape)
-    cdef int act = _conv_activation(activation)
+    cdef int act = activation_code(activation)
     cdef float alpha_f = alpha
     if not has_bias and db is not None:
         raise ValueError("db was given but has_bias=False; pass db=None or "

@@ -10,6 +10,8 @@ Weights in Keras layout: W (kh, kw, C, K), b (K,). Works in float64.
 """
 import numpy as np
 
+from ckeras.reference import activations as act_ref
+
 
 def axis_geometry(size, k, stride, dilation, padding):
     """(output size, pad before, pad after) of one spatial axis."""
@@ -83,17 +85,11 @@ def col2im(dcols, x_shape, kernel_size, strides=(1, 1), padding="valid",
     return _from_nhwc(dx, data_format)
 
 
-def _activation(name):
-    if name != "linear":
-        raise ValueError(f"reference conv supports activation 'linear', "
-                         f"got {name!r}")
-
-
 def conv2d_forward(x, W, b=None, strides=(1, 1), padding="valid",
                    dilation=(1, 1), data_format="channels_last",
-                   activation="linear"):
-    """y = act(conv(x, W) + b): (N, OH, OW, K) or (N, K, OH, OW)."""
-    _activation(activation)
+                   activation="linear", alpha=1.0):
+    """y = act(conv(x, W) + b): (N, OH, OW, K) or (N, K, OH, OW); the
+    activation acts on the output's last axis, as Keras 2 applies it."""
     xs = _nhwc(np.asarray(x, np.float64), data_format)
     Wt = np.asarray(W, np.float64)
     kh, kw = Wt.shape[:2]
@@ -105,16 +101,21 @@ def conv2d_forward(x, W, b=None, strides=(1, 1), padding="valid",
             y += _tap(xp, i, j, OH, OW, strides, dilation) @ Wt[i, j]
     if b is not None:
         y += np.asarray(b, np.float64)
-    return _from_nhwc(y, data_format)
+    return act_ref.activation_forward(_from_nhwc(y, data_format), activation,
+                                      alpha)
 
 
 def conv2d_backward(dy, x, W, y=None, strides=(1, 1), padding="valid",
                     dilation=(1, 1), data_format="channels_last",
-                    activation="linear", has_bias=True):
+                    activation="linear", alpha=1.0, has_bias=True):
     """Fresh (dx, dW, db) of y = conv2d_forward(x, W, b); db None without
-    bias. y (the forward output) is where act' would be read."""
-    _activation(activation)
-    dz = _nhwc(np.asarray(dy, np.float64), data_format)
+    bias. y, the forward output, gives act' (it may be None for linear)."""
+    dy = np.asarray(dy, np.float64)
+    if activation != "linear":
+        # y = act(z): dz = dy * act'(z), written through y
+        dy = act_ref.activation_backward(dy, np.asarray(y, np.float64),
+                                         activation, alpha)
+    dz = _nhwc(dy, data_format)
     xs = _nhwc(np.asarray(x, np.float64), data_format)
     Wt = np.asarray(W, np.float64)
     kh, kw = Wt.shape[:2]

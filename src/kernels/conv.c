@@ -296,19 +296,11 @@ int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K) {
     return t.T * t.per;
 }
 
-/* Activation of rows x cols floats in place (linear: nothing).
- * PENDING(act): activations.c is not on main yet; until it lands only
- * linear is wired (the binding rejects the others). */
+/* Activation of rows x cols floats in place (linear: nothing). Called
+ * inside a block, so ck_activation_forward runs serially on this core. */
 static void act_forward(float *y, int64_t rows, int64_t cols, int act,
                         float alpha) {
-    (void)y; (void)rows; (void)cols; (void)act; (void)alpha;
-}
-
-/* dz[rows, cols] += dy * act'(y). PENDING(act), as act_forward. */
-static void act_backward(float *dz, const float *dy, const float *y,
-                         int64_t rows, int64_t cols, int act, float alpha) {
-    (void)y; (void)act; (void)alpha;
-    add_into(dz, dy, rows * cols);
+    if (act != CK_ACT_LINEAR) ck_activation_forward(y, y, rows, cols, act, alpha);
 }
 
 typedef struct {
@@ -387,8 +379,8 @@ static void conv_backward_image(void *vctx, int64_t t) {
     if (c->act != CK_ACT_LINEAR) {
         const int64_t last = cf ? OW : K;
         memset(dzbuf, 0, (size_t)(P * K) * sizeof(float));
-        act_backward(dzbuf, dz, c->yin + n * P * K, P * K / last, last,
-                     c->act, c->alpha);
+        ck_activation_backward(dzbuf, dz, c->yin + n * P * K, P * K / last,
+                               last, c->act, c->alpha);
         dz = dzbuf;
     }
     /* db partial: sum over the image's pixels, fixed order */

@@ -98,6 +98,44 @@ def test_conv2d_forward_backward_match_reference(case, data_format):
     close(db, db0 + rdb, 1e-4)
 
 
+ACTIVATIONS = [("relu", 1.0), ("elu", 0.7), ("selu", 1.0), ("softplus", 1.0),
+               ("softsign", 1.0), ("sigmoid", 1.0), ("hard_sigmoid", 1.0),
+               ("tanh", 1.0), ("softmax", 1.0)]
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("activation,alpha", ACTIVATIONS)
+@pytest.mark.parametrize("case", [CASES[3], (2, 31, 30, 8, 5, 3, 3, (1, 1), "same", (1, 1))],
+                         ids=["strided", "chunked"])
+def test_fused_activation_matches_reference(case, activation, alpha,
+                                            data_format):
+    # softmax acts on the output's last axis: K (channels_last) or OW
+    x, Wt, b, p = make(case, data_format)
+    p.update(activation=activation, alpha=alpha)
+    y = kernels.conv2d_forward(x, Wt, b, **p)
+    close(y, ref.conv2d_forward(x, Wt, b, **p))
+    dy = np.random.default_rng(9).standard_normal(y.shape, dtype=np.float32)
+    got = kernels.conv2d_backward(dy, x, Wt, y, **p)
+    for g, w in zip(got, ref.conv2d_backward(dy, x, Wt, y, **p)):
+        close(g, w, 1e-4)
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize("activation", ["tanh", "softmax", "elu"])
+def test_reference_backward_with_activation_matches_finite_differences(
+        activation, data_format):
+    x, Wt, b, p = make((1, 5, 4, 2, 3, 3, 2, (1, 1), "same", (1, 1)),
+                       data_format)
+    p.update(activation=activation, alpha=0.5)
+
+    def backward(dy, x, Wt, b):
+        y = ref.conv2d_forward(x, Wt, b, **p)
+        return ref.conv2d_backward(dy, x, Wt, y, **p)
+
+    assert_grads_match(lambda *a: ref.conv2d_forward(*a, **p), backward,
+                       [x, Wt, b])
+
+
 def test_conv2d_without_bias_or_dx():
     x, Wt, _, p = make(CASES[3], "channels_last")
     y = kernels.conv2d_forward(x, Wt, None, **p)

@@ -118,6 +118,37 @@ static void one(ck_conv_geom g, int64_t K) {
     /* dx and db are optional */
     ck_conv2d_backward(NULL, dW, NULL, dy, x, W, y, &g, K, CK_ACT_LINEAR, 1.0f, ws);
 
+    /* fused activations (softmax: along the output's last axis) equal the
+     * linear conv followed by the activation kernels */
+    static const int acts[] = {CK_ACT_TANH, CK_ACT_SOFTMAX, CK_ACT_ELU};
+    const int64_t last = g.channels_first ? g.OW : K;
+    for (size_t a = 0; a < sizeof(acts) / sizeof(acts[0]); a++) {
+        ck_conv2d_forward(ry, x, W, b, &g, K, CK_ACT_LINEAR, 1.0f, ws);
+        ck_activation_forward(ry, ry, ny / last, last, acts[a], 0.5f);
+        ck_conv2d_forward(y, x, W, b, &g, K, acts[a], 0.5f, ws);
+        worst = ck_test_max_abs_diff(y, ry, ny);
+        CK_CHECK(worst <= 1e-6f, "conv2d_forward act=%d cf=%ld: max diff %g",
+                 acts[a], (long)g.channels_first, worst);
+        /* backward with act == linear backward of dz = dy * act'(y) */
+        float *dz = ck_test_alloc(ny);
+        for (int64_t k = 0; k < ny; k++) dz[k] = 0.0f;
+        ck_activation_backward(dz, dy, y, ny / last, last, acts[a], 0.5f);
+        for (int64_t k = 0; k < nx; k++) dx[k] = rdx[k] = 0.0f;
+        for (int64_t k = 0; k < nw; k++) dW[k] = rdW[k] = 0.0f;
+        for (int64_t k = 0; k < K; k++) db[k] = rdb[k] = 0.0f;
+        ck_conv2d_backward(dx, dW, db, dy, x, W, y, &g, K, acts[a], 0.5f, ws);
+        ck_conv2d_backward(rdx, rdW, rdb, dz, x, W, y, &g, K, CK_ACT_LINEAR,
+                           1.0f, ws);
+        worst = ck_test_max_abs_diff(dx, rdx, nx);
+        if (ck_test_max_abs_diff(dW, rdW, nw) > worst)
+            worst = ck_test_max_abs_diff(dW, rdW, nw);
+        if (ck_test_max_abs_diff(db, rdb, K) > worst)
+            worst = ck_test_max_abs_diff(db, rdb, K);
+        CK_CHECK(worst == 0.0f, "conv2d_backward act=%d cf=%ld: max diff %g",
+                 acts[a], (long)g.channels_first, worst);
+        free(dz);
+    }
+
     free(x); free(W); free(b); free(y); free(ry); free(dy); free(cols);
     free(dx); free(rdx); free(dW); free(rdW); free(db); free(rdb); free(ws);
 }
