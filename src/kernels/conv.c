@@ -34,8 +34,8 @@
  * any parallel region and ck_sgemm parallelises itself.
  *
  * Workspace (ck_conv2d_workspace_size floats, the same for forward and
- * backward, independent of N): per image of a tile, a chunk of cols, the
- * image's dz (non-linear activations), a dW partial [KC*K] and a db
+ * backward, independent of N): per image of a tile, a chunk of cols, a
+ * chunk of dz (non-linear activations), a dW partial [KC*K] and a db
  * partial [K].
  *
  * ck_im2col / ck_col2im (the whole batch, for tests and other callers)
@@ -71,7 +71,7 @@ static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
     const int64_t nchunks = g->OH > 0 ? (g->OH + most - 1) / most : 1;
     t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
     t.chunk = t.ohc * row;
-    t.per = t.chunk + g->OH * g->OW * K + KC * K + K;
+    t.per = t.chunk + t.ohc * g->OW * K + KC * K + K;
     t.T = 1;
     while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
         t.T *= 2;
@@ -365,60 +365,63 @@ void ck_conv2d_forward(float *y, const float *x, const float *W,
     }
 }
 
-/* Backward of image n0 + t: dz, its db and dW partials, dx[n]. */
+/* Backward of image n0 + t, chunk by chunk: dz, the image's db and dW
+ * partials, dx[n]. */
 static void conv_backward_image(void *vctx, int64_t t) {
     const conv_ctx *c = (const conv_ctx *)vctx;
     const ck_conv_geom *g = c->g;
     const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
     const int64_t KC = g->kh * g->kw * g->C;
     const int cf = (int)g->channels_first;
-    float *cols = slot(c, t), *dzbuf = cols + c->t.chunk;
-    float *dWp = dzbuf + P * K, *dbp = dWp + KC * K;
-    /* dz = dy * act'(y) for the image, in y's layout */
-    const float *dz = c->dy + n * P * K;
-    if (c->act != CK_ACT_LINEAR) {
-        const int64_t last = cf ? OW : K;
-        memset(dzbuf, 0, (size_t)(P * K) * sizeof(float));
-        ck_activation_backward(dzbuf, dz, c->yin + n * P * K, P * K / last,
-                               last, c->act, c->alpha);
-        dz = dzbuf;
-    }
-    /* db partial: sum over the image's pixels, fixed order */
-    if (c->db) {
-        if (!cf) {
-            for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
-            for (int64_t p = 0; p < P; p++) add_into(dbp, dz + p * K, K);
-        } else {
-            for (int64_t k = 0; k < K; k++) {
-                float s = 0.0f;
-                for (int64_t p = 0; p < P; p++) s += dz[k * P + p];
-                dbp[k] = s;
-            }
-        }
-    }
-    if (KC <= 0) return;
+    float *cols = slot(c, t), *dzc = cols + c->t.chunk;
+    float *dWp = dzc + c->t.ohc * OW * K, *dbp = dWp + KC * K;
+    const float *dyn = c->dy + n * P * K, *yn = c->yin + n * P * K;
     const float *xn = c->x + n * g->H * g->W * g->C;
     float *dxn = c->dx ? c->dx + n * g->H * g->W * g->C : NULL;
+    if (c->db)
+        for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
     for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
         const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
         const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
-        const float beta = oh0 == 0 ? 0.0f : 1.0f;
+        /* dz of the chunk: NHWC [rows, K], NCHW [K, rows]; row stride ldz */
+        const float *dz = cf ? dyn + p0 : dyn + p0 * K;
+        int64_t ldz = cf ? P : K;
+        if (c->act != CK_ACT_LINEAR) {
+            /* dz = dy * act'(y), along y's last axis */
+            memset(dzc, 0, (size_t)(rows * K) * sizeof(float));
+            if (!cf)
+                ck_activation_backward(dzc, dz, yn + p0 * K, rows, K, c->act,
+                                       c->alpha);
+            else
+                for (int64_t k = 0; k < K; k++)
+                    ck_activation_backward(dzc + k * rows, dz + k * P,
+                                           yn + k * P + p0, oh1 - oh0, OW,
+                                           c->act, c->alpha);
+            dz = dzc;
+            ldz = cf ? rows : K;
+        }
+        /* db partial: pixels in order, chunk after chunk */
+        if (c->db) {
+            if (!cf) {
+                for (int64_t r = 0; r < rows; r++) add_into(dbp, dz + r * ldz, K);
+            } else {
+                for (int64_t k = 0; k < K; k++) {
+                    float s = 0.0f;
+                    for (int64_t r = 0; r < rows; r++) s += dz[k * ldz + r];
+                    dbp[k] += s;
+                }
+            }
+        }
+        if (KC <= 0) continue;
         im2col_rows(cols, xn, g, oh0, oh1);
         /* dWp[KC, K] (+)= cols^T[KC, rows] @ dz[rows, K] */
-        if (!cf)
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, KC, K, rows, 1.0f, cols, KC,
-                     dz + p0 * K, K, beta, dWp, K);
-        else  /* dz chunk stored [K, rows] with row stride P */
-            ck_sgemm(CK_TRANS, CK_TRANS, KC, K, rows, 1.0f, cols, KC,
-                     dz + p0, P, beta, dWp, K);
+        const float beta = oh0 == 0 ? 0.0f : 1.0f;
+        ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
+                 cols, KC, dz, ldz, beta, dWp, K);
         if (!dxn) continue;
         /* dcols[rows, KC] = dz[rows, K] @ W^T[K, KC], into the cols slot */
-        if (!cf)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz + p0 * K,
-                     K, c->W, K, 0.0f, cols, KC);
-        else
-            ck_sgemm(CK_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz + p0, P, c->W,
-                     K, 0.0f, cols, KC);
+        ck_sgemm(cf ? CK_TRANS : CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz,
+                 ldz, c->W, K, 0.0f, cols, KC);
         col2im_rows(dxn, cols, g, oh0, oh1);
     }
 }
@@ -433,12 +436,12 @@ typedef struct {
 static void conv_reduce_block(void *vctx, int64_t blk) {
     const reduce_ctx *r = (const reduce_ctx *)vctx;
     const conv_ctx *c = r->c;
-    const int64_t P = c->g->OH * c->g->OW, n = r->nW + (c->db ? c->K : 0);
+    const int64_t n = r->nW + (c->db ? c->K : 0);
     const int64_t e0 = blk * CK_ELEMENTWISE_BLOCK;
     const int64_t e1 = e0 + CK_ELEMENTWISE_BLOCK < n ? e0 + CK_ELEMENTWISE_BLOCK : n;
     for (int64_t e = e0; e < e1; e++) {
         /* element e of [dW | db]; partials at the same offset per image */
-        const int64_t off = c->t.chunk + P * c->K + e;
+        const int64_t off = c->t.chunk + c->t.ohc * c->g->OW * c->K + e;
         float s = 0.0f;
         for (int64_t t = 0; t < r->nt; t++) s += slot(c, t)[off];
         if (e < r->nW) c->dW[e] += s;
