@@ -59,6 +59,7 @@ typedef struct {
     int64_t T;      /* images per tile */
     int64_t ohc;    /* output rows per chunk */
     int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
+    int64_t img;    /* NCHW only: H*W*C, an NHWC copy of x[n] / dx[n] */
     int64_t per;    /* workspace floats per image of a tile */
 } conv_tiling;
 
@@ -71,7 +72,8 @@ static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
     const int64_t nchunks = g->OH > 0 ? (g->OH + most - 1) / most : 1;
     t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
     t.chunk = t.ohc * row;
-    t.per = t.chunk + t.ohc * g->OW * K + KC * K + K;
+    t.img = g->channels_first ? g->H * g->W * g->C : 0;
+    t.per = t.chunk + t.ohc * g->OW * K + KC * K + K + 2 * t.img;
     t.T = 1;
     while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
         t.T *= 2;
@@ -261,7 +263,7 @@ void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g) {
                     g->channels_first ? col2im_row_nchw : col2im_row_nhwc, &c);
 }
 
-/* Serial scatter of output rows [oh0, oh1) of one image:
+/* Serial scatter of output rows [oh0, oh1) of one NHWC image:
  * dxn += col2im(dcols[(oh1-oh0)*OW, KC]), taps in order (oh, ow, i, j). */
 static void col2im_rows(float *dxn, const float *dcols, const ck_conv_geom *g,
                         int64_t oh0, int64_t oh1) {
@@ -276,13 +278,7 @@ static void col2im_rows(float *dxn, const float *dcols, const ck_conv_geom *g,
                 for (int64_t j = 0; j < kw; j++) {
                     const int64_t iw = ow * g->stride_w - g->pad_left + j * g->dilation_w;
                     const float *s = src + (i * kw + j) * C;
-                    if (iw < 0 || iw >= W) continue;
-                    if (!g->channels_first) {
-                        add_into(dxn + (ih * W + iw) * C, s, C);
-                    } else {
-                        float *d = dxn + ih * W + iw;
-                        for (int64_t c = 0; c < C; c++) d[c * H * W] += s[c];
-                    }
+                    if (iw >= 0 && iw < W) add_into(dxn + (ih * W + iw) * C, s, C);
                 }
             }
         }
@@ -314,8 +310,34 @@ typedef struct {
     float *ws;
 } conv_ctx;
 
-/* Workspace of tile image t: [chunk | dz P*K | dW partial KC*K | db K]. */
+/* Workspace of tile image t: [cols chunk | dz chunk | dW partial KC*K |
+ * db partial K | NCHW: x[n] as NHWC | dx[n] as NHWC]. */
 static float *slot(const conv_ctx *c, int64_t t) { return c->ws + t * c->t.per; }
+static float *slot_img(const conv_ctx *c, int64_t t) {
+    return slot(c, t) + c->t.per - 2 * c->t.img;
+}
+
+/* dst[cols, rows] = src[rows, cols]^T (add: +=), in 32x32 blocks. */
+static void transpose(float *restrict dst, const float *restrict src,
+                      int64_t rows, int64_t cols, int add) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 32)
+        for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+            const int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows;
+            const int64_t c1 = c0 + 32 < cols ? c0 + 32 : cols;
+            for (int64_t cc = c0; cc < c1; cc++)
+                for (int64_t r = r0; r < r1; r++)
+                    dst[cc * rows + r] = (add ? dst[cc * rows + r] : 0.0f) +
+                                         src[r * cols + cc];
+        }
+}
+
+/* NCHW images are im2col'd (and col2im'd) through an NHWC copy in the
+ * block's slot: contiguous channel runs instead of plane-strided ones. */
+static ck_conv_geom nhwc_view(const ck_conv_geom *g) {
+    ck_conv_geom h = *g;
+    h.channels_first = 0;
+    return h;
+}
 
 /* Forward of image n0 + t, chunk by chunk. */
 static void conv_forward_image(void *vctx, int64_t t) {
@@ -323,12 +345,17 @@ static void conv_forward_image(void *vctx, int64_t t) {
     const ck_conv_geom *g = c->g;
     const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
     const int64_t KC = g->kh * g->kw * g->C;
+    const ck_conv_geom gl = nhwc_view(g);
     const float *xn = c->x + n * g->H * g->W * g->C;
     float *yn = c->y + n * P * K, *cols = slot(c, t);
+    if (g->channels_first) {  /* x[n] [C, H*W] -> NHWC [H*W, C] */
+        transpose(slot_img(c, t), xn, g->C, g->H * g->W, 0);
+        xn = slot_img(c, t);
+    }
     for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
         const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
         const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
-        im2col_rows(cols, xn, g, oh0, oh1);
+        im2col_rows(cols, xn, &gl, oh0, oh1);
         if (!g->channels_first) {
             /* y[p0:p0+rows, K] = cols[rows, KC] @ W[KC, K], + b, act */
             float *yc = yn + p0 * K;
@@ -376,8 +403,17 @@ static void conv_backward_image(void *vctx, int64_t t) {
     float *cols = slot(c, t), *dzc = cols + c->t.chunk;
     float *dWp = dzc + c->t.ohc * OW * K, *dbp = dWp + KC * K;
     const float *dyn = c->dy + n * P * K, *yn = c->yin + n * P * K;
-    const float *xn = c->x + n * g->H * g->W * g->C;
-    float *dxn = c->dx ? c->dx + n * g->H * g->W * g->C : NULL;
+    const ck_conv_geom gl = nhwc_view(g);
+    const int64_t HW = g->H * g->W, C = g->C;
+    const float *xn = c->x + n * HW * C;
+    float *dxn = c->dx ? c->dx + n * HW * C : NULL;
+    if (cf && KC > 0) {  /* NHWC copies: x[n] in, dx[n] accumulated */
+        float *xs = slot_img(c, t), *dxs = xs + c->t.img;
+        transpose(xs, xn, C, HW, 0);
+        xn = xs;
+        if (dxn) memset(dxs, 0, (size_t)(HW * C) * sizeof(float));
+    }
+    float *dxl = cf && dxn ? slot_img(c, t) + c->t.img : dxn;
     if (c->db)
         for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
     for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
@@ -413,7 +449,7 @@ static void conv_backward_image(void *vctx, int64_t t) {
             }
         }
         if (KC <= 0) continue;
-        im2col_rows(cols, xn, g, oh0, oh1);
+        im2col_rows(cols, xn, &gl, oh0, oh1);
         /* dWp[KC, K] (+)= cols^T[KC, rows] @ dz[rows, K] */
         const float beta = oh0 == 0 ? 0.0f : 1.0f;
         ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
@@ -422,8 +458,10 @@ static void conv_backward_image(void *vctx, int64_t t) {
         /* dcols[rows, KC] = dz[rows, K] @ W^T[K, KC], into the cols slot */
         ck_sgemm(cf ? CK_TRANS : CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz,
                  ldz, c->W, K, 0.0f, cols, KC);
-        col2im_rows(dxn, cols, g, oh0, oh1);
+        col2im_rows(dxl, cols, &gl, oh0, oh1);
     }
+    if (cf && dxn && KC > 0)  /* dx[n] [C, H*W] += NHWC [H*W, C]^T */
+        transpose(dxn, dxl, HW, C, 1);
 }
 
 /* Block of CK_ELEMENTWISE_BLOCK elements of dW (then db): add the tile's
