@@ -107,7 +107,7 @@ cdef tuple _cols_shape(ck_conv_geom *g):
 
 
 def conv_output_shape(input_shape, kernel_size, filters, strides=(1, 1),
-                      padding="valid", dilation_rate=(1, 1),
+                      padding="valid", dilation=(1, 1),
                       data_format="channels_last"):
     """The output shape Keras 2 computes for Conv2D; None entries (unknown
     batch or spatial size) stay None. padding: 'valid', 'same' or 'causal'.
@@ -117,7 +117,7 @@ def conv_output_shape(input_shape, kernel_size, filters, strides=(1, 1),
     fmt = _data_format(data_format)
     pad = _padding(padding, True)
     sh, sw = _pair(strides, "strides")
-    dh, dw = _pair(dilation_rate, "dilation_rate")
+    dh, dw = _pair(dilation, "dilation_rate")
     kh, kw = _pair(kernel_size, "kernel_size")
     check_positive(filters, "filters")
     if fmt == "channels_last":
@@ -132,10 +132,10 @@ def conv_output_shape(input_shape, kernel_size, filters, strides=(1, 1),
 
 
 def conv_padding(input_shape, kernel_size, strides=(1, 1), padding="valid",
-                 dilation_rate=(1, 1), data_format="channels_last"):
+                 dilation=(1, 1), data_format="channels_last"):
     """(pad_top, pad_left, OH, OW) the kernels use, TensorFlow's padding."""
     cdef ck_conv_geom g = _geometry(tuple(input_shape), _pair(kernel_size, "kernel_size"),
-                                    strides, padding, dilation_rate,
+                                    strides, padding, dilation,
                                     data_format, False)
     return (g.pad_top, g.pad_left, g.OH, g.OW)
 
@@ -168,12 +168,12 @@ cdef _check_outputs_apart(list outputs, list inputs):
 
 
 def im2col(x, kernel_size, strides=(1, 1), padding="valid",
-           dilation_rate=(1, 1), data_format="channels_last", out=None):
+           dilation=(1, 1), data_format="channels_last", out=None):
     """cols (N*OH*OW, kh*kw*C): rows (n, oh, ow), columns (i, j, c), for
     either data format; padding taps are zero."""
     cdef cnp.ndarray xa = check_in(x, "x", 4)
     cdef ck_conv_geom g = _geometry(_shp(xa), _pair(kernel_size, "kernel_size"),
-                                    strides, padding, dilation_rate,
+                                    strides, padding, dilation,
                                     data_format, False)
     cdef cnp.ndarray cols = check_out(out, "out", _cols_shape(&g))
     check_no_alias(cols, "out", xa, "x")
@@ -185,11 +185,11 @@ def im2col(x, kernel_size, strides=(1, 1), padding="valid",
 
 
 def col2im(dcols, x_shape, kernel_size, strides=(1, 1), padding="valid",
-           dilation_rate=(1, 1), data_format="channels_last", dx=None):
+           dilation=(1, 1), data_format="channels_last", dx=None):
     """dx += the adjoint of im2col applied to dcols; dx has x_shape (fresh
     zeros when None). Returns dx."""
     cdef ck_conv_geom g = _geometry(tuple(x_shape), _pair(kernel_size, "kernel_size"),
-                                    strides, padding, dilation_rate,
+                                    strides, padding, dilation,
                                     data_format, False)
     cdef cnp.ndarray da = check_shape(check_in(dcols, "dcols", 2), "dcols",
                                       _cols_shape(&g))
@@ -239,9 +239,10 @@ def conv2d_forward(x, W, b=None, strides=(1, 1), padding="valid",
     padding: 'valid', 'same' (TensorFlow's split) or 'causal'.
     activation: a Keras 2 activation name, applied along the output's last
     axis (as Keras does: channels for channels_last, width for
-    channels_first); alpha: ELU's alpha. out: optional output buffer; workspace: optional 1-D float32 scratch of
-    at least conv2d_workspace_size(...) floats. Returns y, (N, OH, OW, K)
-    or (N, K, OH, OW).
+    channels_first); alpha: ELU's alpha. out: optional output buffer;
+    workspace: optional 1-D float32 scratch of at least
+    conv2d_workspace_size(...) floats. Returns y, (N, OH, OW, K) or
+    (N, K, OH, OW).
     """
     cdef ck_conv_geom g
     cdef cnp.ndarray xa, Wa

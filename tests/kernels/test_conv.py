@@ -52,7 +52,7 @@ def test_im2col_col2im_match_reference(case, data_format):
     x, Wt, _, p = make(case, data_format)
     ks = Wt.shape[:2]
     args = dict(strides=p["strides"], padding=p["padding"],
-                dilation_rate=p["dilation"], data_format=data_format)
+                dilation=p["dilation"], data_format=data_format)
     cols = kernels.im2col(x, ks, **args)
     want = ref.im2col(x, ks, p["strides"], p["padding"], p["dilation"], data_format)
     assert cols.shape == want.shape
@@ -68,7 +68,7 @@ def test_im2col_col2im_match_reference(case, data_format):
 def test_col2im_is_the_adjoint_of_im2col(data_format):
     x, Wt, _, p = make(CASES[6], data_format)
     args = dict(strides=p["strides"], padding=p["padding"],
-                dilation_rate=p["dilation"], data_format=data_format)
+                dilation=p["dilation"], data_format=data_format)
     cols = kernels.im2col(x, Wt.shape[:2], **args)
     dcols = np.random.default_rng(3).standard_normal(cols.shape, dtype=np.float32)
     dx = kernels.col2im(dcols, x.shape, Wt.shape[:2], **args)
