@@ -1,24 +1,17 @@
 """get_file against a local HTTP server on 127.0.0.1, and Sequence."""
-import functools
 import hashlib
-import http.server
 import io
 import os
 import socket
 import tarfile
-import threading
 import zipfile
 
 import numpy as np
 import pytest
 
 from ckeras.utils import data_utils
+from tests.loopback import serve_directory
 from ckeras.utils.data_utils import Sequence, get_file, validate_file
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
@@ -26,16 +19,8 @@ def server(tmp_path):
     """Serves tmp_path/'www' on 127.0.0.1; yields (directory, base URL)."""
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield root, "http://127.0.0.1:%d/" % httpd.server_address[1]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
+    with serve_directory(root) as base:
+        yield root, base
 
 
 @pytest.fixture

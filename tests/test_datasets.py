@@ -1,16 +1,13 @@
 """Dataset loaders: the bundled digits, and the downloaded ones served
 from fake files by a loopback HTTP server (origins and hashes patched)."""
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import json
 import os
 import pickle
 import socket
 import tarfile
-import threading
 
 import numpy as np
 import pytest
@@ -18,11 +15,7 @@ import pytest
 from ckeras.datasets import (boston_housing, cifar, cifar10, digits, fashion_mnist, imdb,
                              mnist)
 from ckeras.utils.data_utils import load_npz
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+from tests.loopback import serve_directory
 
 
 @pytest.fixture
@@ -32,21 +25,14 @@ def serve(tmp_path, monkeypatch):
     monkeypatch.setenv("CKERAS_HOME", str(tmp_path / "home"))
     root = tmp_path / "www"
     root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    base = "http://127.0.0.1:%d/" % httpd.server_address[1]
+    with serve_directory(root) as base:
 
-    def publish(name, data):
-        (root / name).write_bytes(data)
-        return base + name, hashlib.sha256(data).hexdigest()
+        def publish(name, data):
+            (root / name).write_bytes(data)
+            return base + name, hashlib.sha256(data).hexdigest()
 
-    publish.base = base
-    yield publish
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+        publish.base = base
+        yield publish
 
 
 def npz_bytes(**arrays):

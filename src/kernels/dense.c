@@ -14,9 +14,9 @@
  * shape only; each block of ck_parallel_for runs its own (serial) GEMM and
  * then adds the bias and applies the activation while that block of y is
  * still in cache, so bias and activation never sweep y from memory. When
- * the shape gives a single row block (few rows), the GEMM runs on the whole
- * pool (ck_sgemm splits columns) and bias + activation follow as one
- * parallel pass. Softmax works per row, so row blocks never split it.
+ * the shape gives a single row block (few rows or little work), the GEMM
+ * runs on the whole pool (ck_sgemm panels it) and bias + activation follow
+ * as one parallel pass. Softmax works per row; row blocks never split it.
  *
  * Backward computes dz into the workspace (parallel over row blocks; the
  * linear activation uses dy itself and leaves the workspace untouched),
@@ -94,15 +94,17 @@ static void bias_act(float *y, const float *b, int64_t rows, int64_t U,
 typedef struct {
     float *y;
     const float *x, *W, *b;
-    int64_t N, C, U, rows; /* rows per block */
+    int64_t N, C, U;
+    int64_t rows, nblocks; /* rows per block; the last block runs to N */
     int act;
     float alpha;
 } forward_ctx;
 
-/* Block: rows [lo, lo+rows) of y = act(x @ W + b), GEMM then epilogue. */
+/* Block: rows [lo, hi) of y = act(x @ W + b), GEMM then epilogue. */
 static void forward_block(void *vctx, int64_t blk) {
     const forward_ctx *f = (const forward_ctx *)vctx;
-    int64_t lo = blk * f->rows, n = min64(f->rows, f->N - lo);
+    int64_t lo = blk * f->rows;
+    int64_t n = blk == f->nblocks - 1 ? f->N - lo : f->rows;
     float *y = f->y + lo * f->U;
     ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, n, f->U, f->C, 1.0f,
              f->x + lo * f->C, f->C, f->W, f->U, 0.0f, y, f->U);
@@ -120,14 +122,19 @@ void ck_dense_forward(float *y, const float *x, const float *W,
                       const float *b, int64_t N, int64_t C, int64_t U,
                       int act, float alpha) {
     if (N <= 0 || U <= 0) return;
-    forward_ctx f = {y, x, W, b, N, C, U, forward_block_rows(N, C, U), act,
+    int64_t rows = forward_block_rows(N, C, U);
+    forward_ctx f = {y, x, W, b, N, C, U, rows, ck_nblocks(N, rows), act,
                      alpha};
-    if (f.rows < N) {
-        ck_parallel_for(ck_nblocks(N, f.rows), forward_block, &f);
+    /* a tail shorter than DENSE_ROW_ALIGN joins the block before it */
+    if (f.nblocks > 1 && N - (f.nblocks - 1) * rows < DENSE_ROW_ALIGN)
+        f.nblocks--;
+    if (f.nblocks > 1) {
+        ck_parallel_for(f.nblocks, forward_block, &f);
         return;
     }
-    /* one row block: the GEMM on the whole pool, then a parallel epilogue
-     * over row blocks of about CK_ELEMENTWISE_BLOCK floats */
+    /* one row block: the GEMM on the whole pool (ck_sgemm panels it), then
+     * a parallel epilogue over row blocks of about CK_ELEMENTWISE_BLOCK
+     * floats */
     ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N, U, C, 1.0f, x, C, W, U, 0.0f, y, U);
     if (!b && act == CK_ACT_LINEAR) return;
     f.rows = max64(1, CK_ELEMENTWISE_BLOCK / U);

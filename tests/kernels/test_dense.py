@@ -12,6 +12,7 @@ ACTIVATIONS = list(kernels.ACTIVATIONS)
 # empty batch and empty input, and the MNIST MLP layer
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 9), (3, 4, 1), (17, 33, 65),
           (64, 64, 64), (129, 65, 31), (100, 50, 600), (200, 30, 10),
+          (300, 200, 200),
           (0, 3, 4), (4, 0, 5)]
 # the MNIST MLP layer, with a few activations to keep the suite fast
 CASES = ([(shape, act) for shape in SHAPES for act in ACTIVATIONS] +

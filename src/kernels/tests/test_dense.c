@@ -110,7 +110,8 @@ void ck_test_dense(void) {
     static const int64_t sizes[][3] = {
         {1, 1, 1}, {1, 9, 4}, {7, 1, 3}, {5, 3, 1}, {0, 4, 3}, {6, 0, 5},
         {33, 17, 65}, {65, 31, 300}, {130, 40, 20}, {257, 64, 33},
-        {130, 200, 100}, {97, 300, 80}}; /* the last two: fused row blocks */
+        {130, 200, 100}, {97, 300, 80}, {300, 140, 200}};
+    /* the last three: fused row blocks; the very last merges a 44-row tail */
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
         one(sizes[s][0], sizes[s][1], sizes[s][2]);
 }
