@@ -82,6 +82,57 @@ cdef extern from "ckeras_kernels.h" nogil:
 
     double ck_fma_peak_gflops(int64_t iters)
 
+    int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U)
+    int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C,
+                                   int64_t U)
+    void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
+                         const float *x, const float *W, const float *R,
+                         const float *b, const float *h0, const float *c0,
+                         const float *mask, int64_t N, int64_t T, int64_t C,
+                         int64_t U, int go_backwards, int act, int ract)
+    void ck_lstm_backward(float *dx, float *dW, float *dR, float *db,
+                          float *dh0, float *dc0, const float *dhseq,
+                          const float *dhT, const float *dcT, const float *x,
+                          const float *W, const float *R, const float *mask,
+                          const float *cache, int64_t N, int64_t T, int64_t C,
+                          int64_t U, int go_backwards, int act, int ract,
+                          float *workspace)
+    int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U)
+    int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U)
+    void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
+                        const float *W, const float *R, const float *b,
+                        const float *h0, const float *mask, int64_t N,
+                        int64_t T, int64_t C, int64_t U, int go_backwards,
+                        int act, int ract)
+    void ck_gru_backward(float *dx, float *dW, float *dR, float *db,
+                         float *dh0, const float *dhseq, const float *dhT,
+                         const float *x, const float *W, const float *R,
+                         const float *mask, const float *cache, int64_t N,
+                         int64_t T, int64_t C, int64_t U, int go_backwards,
+                         int act, int ract, float *workspace)
+    int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U)
+    int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
+                                         int64_t U)
+    void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
+                               const float *x, const float *W, const float *R,
+                               const float *b, const float *h0,
+                               const float *mask, int64_t N, int64_t T,
+                               int64_t C, int64_t U, int go_backwards,
+                               int act)
+    void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
+                                float *dh0, const float *dhseq,
+                                const float *dhT, const float *x,
+                                const float *W, const float *R,
+                                const float *mask, const float *cache,
+                                int64_t N, int64_t T, int64_t C, int64_t U,
+                                int go_backwards, int act, float *workspace)
+
+    void ck_embedding_forward(float *out, const float *table,
+                              const int64_t *idx, int64_t n_idx, int64_t V,
+                              int64_t D)
+    void ck_embedding_backward(float *dtable, const float *dout,
+                               const int64_t *idx, int64_t n_idx, int64_t V,
+                               int64_t D)
     ctypedef struct ck_conv_geom:
         int64_t N, H, W, C
         int64_t OH, OW

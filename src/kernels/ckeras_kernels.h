@@ -186,6 +186,78 @@ void ck_adam_update(float *p, float *m, float *v, float *vhat,
 double ck_fma_peak_gflops(int64_t iters);
 
 /* ------------------------------------------------------------------ */
+/* Recurrent layers (lstm.c, rnn.c): a whole sequence per call, Keras 2 */
+/* math and weight layouts. x [N, T, C] (batch-major); W [C, G*U],      */
+/* R [U, G*U], b [G*U] (NULL: no bias) with G gates: LSTM 4 (i, f, c,   */
+/* o), GRU 3 (z, r, h; Keras 2.0 form, reset before the recurrent       */
+/* product), SimpleRNN 1. h0, c0 [N, U] (NULL: zeros). mask [N, T]      */
+/* (NULL: all kept); a step whose mask is 0 keeps the previous state,   */
+/* and its output is that state. go_backwards processes t = T-1 .. 0    */
+/* and writes hseq [N, T, U] (NULL: not wanted) in processed order.     */
+/* act, ract: CK_ACT_LINEAR, _RELU, _SIGMOID, _HARD_SIGMOID or _TANH.   */
+/* Forward saves into cache (ck_*_cache_size floats) what backward      */
+/* reads; backward takes the same sizes and flags, dhseq/dhT/dcT (NULL: */
+/* zero), and accumulates into dx, dW, dR, db, dh0 (dx, db, dh0, dc0    */
+/* may be NULL), with ck_*_workspace_size floats of scratch.            */
+/* ------------------------------------------------------------------ */
+int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U);
+int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
+void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
+                     const float *x, const float *W, const float *R,
+                     const float *b, const float *h0, const float *c0,
+                     const float *mask, int64_t N, int64_t T, int64_t C,
+                     int64_t U, int go_backwards, int act, int ract);
+void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
+                      float *dc0, const float *dhseq, const float *dhT,
+                      const float *dcT, const float *x, const float *W,
+                      const float *R, const float *mask, const float *cache,
+                      int64_t N, int64_t T, int64_t C, int64_t U,
+                      int go_backwards, int act, int ract, float *workspace);
+
+int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U);
+int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
+void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
+                    const float *W, const float *R, const float *b,
+                    const float *h0, const float *mask, int64_t N, int64_t T,
+                    int64_t C, int64_t U, int go_backwards, int act,
+                    int ract);
+void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
+                     const float *dhseq, const float *dhT, const float *x,
+                     const float *W, const float *R, const float *mask,
+                     const float *cache, int64_t N, int64_t T, int64_t C,
+                     int64_t U, int go_backwards, int act, int ract,
+                     float *workspace);
+
+int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U);
+int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
+                                     int64_t U);
+void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
+                           const float *x, const float *W, const float *R,
+                           const float *b, const float *h0,
+                           const float *mask, int64_t N, int64_t T,
+                           int64_t C, int64_t U, int go_backwards, int act);
+void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
+                            float *dh0, const float *dhseq, const float *dhT,
+                            const float *x, const float *W, const float *R,
+                            const float *mask, const float *cache, int64_t N,
+                            int64_t T, int64_t C, int64_t U,
+                            int go_backwards, int act, float *workspace);
+
+/* ------------------------------------------------------------------ */
+/* Embedding (embedding.c): out[n, :] = table[idx[n], :] for n < n_idx; */
+/* table [V, D]. Backward: dtable[idx[n], :] += dout[n, :], touching    */
+/* only the rows used, in index order (same bits for any thread count). */
+/* The bindings reject indices outside [0, V); as a last guard the      */
+/* kernels never touch memory for one: forward writes a zero row,       */
+/* backward skips it.                                                   */
+/* ------------------------------------------------------------------ */
+void ck_embedding_forward(float *out, const float *table, const int64_t *idx,
+                          int64_t n_idx, int64_t V, int64_t D);
+void ck_embedding_backward(float *dtable, const float *dout,
+                           const int64_t *idx, int64_t n_idx, int64_t V,
+                           int64_t D);
+
+/* ------------------------------------------------------------------ */
 /* Convolution and pooling geometry (conv.c, pool.c). The caller (the  */
 /* binding) computes output sizes and pads exactly as Keras 2 /        */
 /* TensorFlow do; the kernels take them as given. Window tap (i, j) of */

@@ -10,6 +10,8 @@ void ck_test_activations(void);
 void ck_test_dense(void);
 void ck_test_losses(void);
 void ck_test_optimizers(void);
+void ck_test_recurrent(void);
+void ck_test_embedding(void);
 void ck_test_conv(void);
 void ck_test_pool(void);
 
@@ -20,6 +22,8 @@ static void run_all(void) {
     ck_test_dense();
     ck_test_losses();
     ck_test_optimizers();
+    ck_test_recurrent();
+    ck_test_embedding();
     ck_test_conv();
     ck_test_pool();
 }

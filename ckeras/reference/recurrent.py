@@ -1,0 +1,214 @@
+"""References of the recurrent kernels (lstm.c, rnn.c): LSTM, GRU and
+SimpleRNN over a whole sequence, Keras 2 math, in float64.
+
+Same contract as the bindings (``ckeras._kernels.lstm_forward`` ...):
+x (N, T, C); kernel (C, G*U), recurrent_kernel (U, G*U), bias (G*U,) or
+None; h0 (and c0) (N, U) or None for zeros; mask (N, T) of 0/1 or None, a
+masked step keeps the previous state and outputs it; go_backwards
+processes time reversed and outputs in processed order. Forward returns
+the outputs and a cache (a dict); backward returns fresh gradients.
+
+Written as plain per-step loops, for clarity: the forward saves each
+step's values, the backward undoes the steps in reverse order.
+"""
+import numpy as np
+
+# name -> (forward, derivative expressed through the forward output y)
+ACTIVATIONS = {
+    "linear": (lambda x: x, lambda y: np.ones_like(y)),
+    "relu": (lambda x: np.maximum(x, 0.0), lambda y: (y > 0).astype(y.dtype)),
+    "sigmoid": (lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # no overflow
+                lambda y: y * (1.0 - y)),
+    "hard_sigmoid": (lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0),
+                     lambda y: 0.2 * ((y > 0) & (y < 1)).astype(y.dtype)),
+    "tanh": (np.tanh, lambda y: 1.0 - y * y),
+}
+
+
+def _f64(a):
+    return None if a is None else np.asarray(a, np.float64)
+
+
+def _setup(x, recurrent_kernel, h0, mask, go_backwards):
+    x = _f64(x)
+    N, T, _ = x.shape
+    U = recurrent_kernel.shape[0]
+    h = np.zeros((N, U)) if h0 is None else _f64(h0).copy()
+    keep = (np.ones((N, T)) if mask is None
+            else (np.asarray(mask) != 0).astype(np.float64))
+    times = list(range(T - 1, -1, -1) if go_backwards else range(T))
+    return x, N, T, U, h, keep, times
+
+
+def _bias(bias, width):
+    return np.zeros(width) if bias is None else _f64(bias)
+
+
+# ---------------------------------------------------------------- LSTM
+def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
+                 mask=None, go_backwards=False, activation="tanh",
+                 recurrent_activation="hard_sigmoid"):
+    """Returns (hseq (N, T, U), h_T, c_T, cache)."""
+    W, R = _f64(kernel), _f64(recurrent_kernel)
+    x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    b = _bias(bias, 4 * U)
+    act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
+    c = np.zeros((N, U)) if c0 is None else _f64(c0).copy()
+    hseq = np.zeros((N, T, U))
+    steps = []
+    for s, t in enumerate(times):
+        z = x[:, t] @ W + h @ R + b
+        i, f = ract(z[:, :U]), ract(z[:, U:2 * U])
+        g, o = act(z[:, 2 * U:3 * U]), ract(z[:, 3 * U:])
+        c_new = f * c + i * g
+        ac = act(c_new)
+        h_new = o * ac
+        k = keep[:, t:t + 1]
+        steps.append(dict(t=t, h_prev=h, c_prev=c, i=i, f=f, g=g, o=o, ac=ac,
+                          keep=k))
+        h = np.where(k != 0, h_new, h)
+        c = np.where(k != 0, c_new, c)
+        hseq[:, s] = h
+    cache = dict(steps=steps, activation=activation,
+                 recurrent_activation=recurrent_activation)
+    return hseq, h, c, cache
+
+
+def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
+    """Returns (dx, dkernel, drecurrent, dbias, dh0, dc0)."""
+    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    N, T, _ = x.shape
+    U = R.shape[0]
+    dact = ACTIVATIONS[cache["activation"]][1]
+    dract = ACTIVATIONS[cache["recurrent_activation"]][1]
+    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
+    dc = np.zeros((N, U)) if dc_T is None else _f64(dc_T).copy()
+    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
+    db = np.zeros(4 * U)
+    for s in range(T - 1, -1, -1):
+        st = cache["steps"][s]
+        k = st["keep"]
+        if dhseq is not None:
+            dh = dh + _f64(dhseq)[:, s]
+        # h = o * act(c)
+        do = dh * st["ac"]
+        dcc = dc + dh * st["o"] * dact(st["ac"])
+        # c = f * c_prev + i * g
+        di, dg, df = dcc * st["g"], dcc * st["i"], dcc * st["c_prev"]
+        dz = np.concatenate([di * dract(st["i"]), df * dract(st["f"]),
+                             dg * dact(st["g"]), do * dract(st["o"])], axis=1)
+        dz = dz * k  # a masked step computed nothing
+        # z = x_t W + h_prev R + b
+        t = st["t"]
+        dW += x[:, t].T @ dz
+        dR += st["h_prev"].T @ dz
+        db += dz.sum(axis=0)
+        dx[:, t] += dz @ W.T
+        # masked rows: the state passed through unchanged
+        dh = dz @ R.T + (1 - k) * dh
+        dc = k * dcc * st["f"] + (1 - k) * dc
+    return dx, dW, dR, db, dh, dc
+
+
+# ----------------------------------------------------------------- GRU
+def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
+                go_backwards=False, activation="tanh",
+                recurrent_activation="hard_sigmoid"):
+    """Keras 2.0 GRU (reset_after=False). Returns (hseq, h_T, cache)."""
+    W, R = _f64(kernel), _f64(recurrent_kernel)
+    x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    b = _bias(bias, 3 * U)
+    act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
+    hseq = np.zeros((N, T, U))
+    steps = []
+    for s, t in enumerate(times):
+        xz = x[:, t] @ W + b
+        z = ract(xz[:, :U] + h @ R[:, :U])
+        r = ract(xz[:, U:2 * U] + h @ R[:, U:2 * U])
+        hh = act(xz[:, 2 * U:] + (r * h) @ R[:, 2 * U:])
+        h_new = z * h + (1 - z) * hh
+        k = keep[:, t:t + 1]
+        steps.append(dict(t=t, h_prev=h, z=z, r=r, hh=hh, keep=k))
+        h = np.where(k != 0, h_new, h)
+        hseq[:, s] = h
+    cache = dict(steps=steps, activation=activation,
+                 recurrent_activation=recurrent_activation)
+    return hseq, h, cache
+
+
+def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
+    """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
+    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    N, T, _ = x.shape
+    U = R.shape[0]
+    dact = ACTIVATIONS[cache["activation"]][1]
+    dract = ACTIVATIONS[cache["recurrent_activation"]][1]
+    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
+    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
+    db = np.zeros(3 * U)
+    for s in range(T - 1, -1, -1):
+        st = cache["steps"][s]
+        k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
+        if dhseq is not None:
+            dh = dh + _f64(dhseq)[:, s]
+        # h = z * h_prev + (1 - z) * hh
+        dzz = dh * (hp - hh) * dract(z) * k
+        dzh = dh * (1 - z) * dact(hh) * k
+        dh_prev = dh * z
+        # hh = act(x W_h + b_h + (r * h_prev) R_h)
+        drh = dzh @ R[:, 2 * U:].T
+        dzr = drh * hp * dract(r)
+        dh_prev = dh_prev + drh * r
+        dz = np.concatenate([dzz, dzr, dzh], axis=1)
+        t = st["t"]
+        dW += x[:, t].T @ dz
+        dR[:, :2 * U] += hp.T @ dz[:, :2 * U]
+        dR[:, 2 * U:] += (r * hp).T @ dzh
+        db += dz.sum(axis=0)
+        dx[:, t] += dz @ W.T
+        dh_prev = dh_prev + dz[:, :2 * U] @ R[:, :2 * U].T
+        dh = k * dh_prev + (1 - k) * dh
+    return dx, dW, dR, db, dh
+
+
+# ----------------------------------------------------------- SimpleRNN
+def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
+                       mask=None, go_backwards=False, activation="tanh"):
+    """h = act(x W + h R + b). Returns (hseq, h_T, cache)."""
+    W, R = _f64(kernel), _f64(recurrent_kernel)
+    x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    b = _bias(bias, U)
+    act = ACTIVATIONS[activation][0]
+    hseq = np.zeros((N, T, U))
+    steps = []
+    for s, t in enumerate(times):
+        y = act(x[:, t] @ W + h @ R + b)
+        k = keep[:, t:t + 1]
+        steps.append(dict(t=t, h_prev=h, y=y, keep=k))
+        h = np.where(k != 0, y, h)
+        hseq[:, s] = h
+    return hseq, h, dict(steps=steps, activation=activation)
+
+
+def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
+    """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
+    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    N, T, _ = x.shape
+    U = R.shape[0]
+    dact = ACTIVATIONS[cache["activation"]][1]
+    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
+    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
+    db = np.zeros(U)
+    for s in range(T - 1, -1, -1):
+        st = cache["steps"][s]
+        k = st["keep"]
+        if dhseq is not None:
+            dh = dh + _f64(dhseq)[:, s]
+        dz = dh * dact(st["y"]) * k
+        t = st["t"]
+        dW += x[:, t].T @ dz
+        dR += st["h_prev"].T @ dz
+        db += dz.sum(axis=0)
+        dx[:, t] += dz @ W.T
+        dh = dz @ R.T + (1 - k) * dh
+    return dx, dW, dR, db, dh

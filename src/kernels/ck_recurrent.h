@@ -1,0 +1,128 @@
+/*
+ * ck_recurrent.h: what the recurrent kernels (lstm.c, rnn.c) share; not
+ * part of the public contract.
+ *
+ *   - the elementwise gate activations, forward (in place) and their
+ *     derivative expressed through the forward output y, as loops gcc
+ *     vectorizes (the switch sits outside each loop), with the same
+ *     formulas as activations.c (ck_math.h's ck_sigmoidf, ck_tanhf and
+ *     branch-free ck_selectf), so a gate gives the bits of the standalone
+ *     activation;
+ *   - the row blocking of one time step (fixed by the shape, never by the
+ *     thread count);
+ *   - the bias gradient (column sums in a fixed order).
+ *
+ * Supported activations: linear, relu, sigmoid, hard_sigmoid, tanh (any
+ * other value computes linear; the bindings reject them).
+ */
+#ifndef CK_RECURRENT_H
+#define CK_RECURRENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ck_internal.h"
+#include "ck_math.h"
+
+#if defined(__GNUC__)
+#define CK_RNN_INLINE static inline __attribute__((always_inline))
+#else
+#define CK_RNN_INLINE static inline
+#endif
+
+/* y[0..n) = act(y[0..n)), in place. */
+CK_RNN_INLINE void ck_rnn_activate(float *y, int64_t n, int act) {
+    switch (act) {
+    case CK_ACT_TANH:
+        for (int64_t j = 0; j < n; j++) y[j] = ck_tanhf(y[j]);
+        break;
+    case CK_ACT_SIGMOID:
+        for (int64_t j = 0; j < n; j++) y[j] = ck_sigmoidf(y[j]);
+        break;
+    case CK_ACT_HARD_SIGMOID:
+        for (int64_t j = 0; j < n; j++) {
+            float v = 0.2f * y[j] + 0.5f;
+            v = ck_selectf(v < 0.0f, 0.0f, v);
+            y[j] = ck_selectf(v > 1.0f, 1.0f, v);
+        }
+        break;
+    case CK_ACT_RELU:
+        for (int64_t j = 0; j < n; j++)
+            y[j] = ck_selectf(y[j] < 0.0f, 0.0f, y[j]);
+        break;
+    default: /* linear */
+        break;
+    }
+}
+
+/* d[0..n) *= act'(.), expressed through the forward output y[0..n). */
+CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
+                                    int act) {
+    switch (act) {
+    case CK_ACT_TANH:
+        for (int64_t j = 0; j < n; j++) d[j] *= 1.0f - y[j] * y[j];
+        break;
+    case CK_ACT_SIGMOID:
+        for (int64_t j = 0; j < n; j++) d[j] *= y[j] * (1.0f - y[j]);
+        break;
+    case CK_ACT_HARD_SIGMOID:
+        for (int64_t j = 0; j < n; j++)
+            d[j] = ck_selectf((y[j] > 0.0f) & (y[j] < 1.0f), 0.2f * d[j],
+                              0.0f);
+        break;
+    case CK_ACT_RELU:
+        for (int64_t j = 0; j < n; j++)
+            d[j] = ck_selectf(y[j] > 0.0f, d[j], 0.0f);
+        break;
+    default: /* linear */
+        break;
+    }
+}
+
+/* Row blocking of one time step: the batch is cut into a power of two of
+ * blocks (at most 8), each of at least 16 rows and 1 MFLOP of recurrent
+ * GEMM (U x gates*U per row), so a block's GEMM is worth a thread and the
+ * recurrent matrix is not re-packed for slivers. Fixed by (N, U, gates),
+ * never by the thread count. Returns rows per block. */
+static inline int64_t ck_rnn_rows_per_block(int64_t N, int64_t U,
+                                            int64_t gates) {
+    double flops = 2.0 * (double)N * (double)U * (double)(gates * U);
+    int64_t blocks = 1;
+    while (blocks * 2 <= 8 && N / (blocks * 2) >= 16 &&
+           flops / (double)(blocks * 2) >= 1.0e6)
+        blocks *= 2;
+    return N < 1 ? 1 : (N + blocks - 1) / blocks;
+}
+
+/* db[cols] += sum over rows of dz[rows, cols]: column blocks of 256 on the
+ * pool, rows in order within each column, so the bits do not depend on
+ * the thread count. */
+typedef struct {
+    float *db;
+    const float *dz;
+    int64_t rows, cols;
+} ck_rnn_colsum_ctx;
+
+#define CK_RNN_COLSUM_BLOCK 256
+
+CK_VECTOR_CLONES static void ck_rnn_colsum_block(void *vctx, int64_t b) {
+    const ck_rnn_colsum_ctx *c = (const ck_rnn_colsum_ctx *)vctx;
+    int64_t lo = b * CK_RNN_COLSUM_BLOCK;
+    int64_t n = c->cols - lo < CK_RNN_COLSUM_BLOCK ? c->cols - lo
+                                                    : CK_RNN_COLSUM_BLOCK;
+    float acc[CK_RNN_COLSUM_BLOCK];
+    for (int64_t j = 0; j < n; j++) acc[j] = 0.0f;
+    for (int64_t r = 0; r < c->rows; r++) {
+        const float *row = c->dz + r * c->cols + lo;
+        for (int64_t j = 0; j < n; j++) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < n; j++) c->db[lo + j] += acc[j];
+}
+
+static inline void ck_rnn_colsum_add(float *db, const float *dz, int64_t rows,
+                                     int64_t cols) {
+    ck_rnn_colsum_ctx c = {db, dz, rows, cols};
+    ck_parallel_for(ck_nblocks(cols, CK_RNN_COLSUM_BLOCK), ck_rnn_colsum_block,
+                    &c);
+}
+
+#endif /* CK_RECURRENT_H */

@@ -1,0 +1,254 @@
+/*
+ * lstm.c: a Keras 2 LSTM over a whole sequence, forward and backward
+ * through time.
+ *
+ * Math (per processed step s over time t = go_backwards ? T-1-s : s;
+ * gate order i, f, c, o in every weight, as Keras 2 stores them;
+ * act = activation, ract = recurrent_activation):
+ *   z   = x_t W + h_{s-1} R + b                      [N, 4U]
+ *   i   = ract(z_i)   f = ract(z_f)   g = act(z_c)   o = ract(z_o)
+ *   c_s = f * c_{s-1} + i * g
+ *   h_s = o * act(c_s)
+ * A masked step (mask[n, t] == 0) keeps the previous state: h_s = h_{s-1},
+ * c_s = c_{s-1}; its output hseq[n, s] is that kept h (Keras 2's K.rnn).
+ * Outputs are in processed order (Keras 2 with go_backwards).
+ *
+ * Layout (row-major float32):
+ *   x     [N, T, C]     W [C, 4U]   R [U, 4U]   b [4U] (NULL: no bias)
+ *   h0,c0 [N, U] (NULL: zeros)      mask [N, T] (NULL: every step kept)
+ *   hseq  [N, T, U] (NULL: not wanted)   hT, cT [N, U]
+ *   cache (ck_lstm_cache_size floats), every part indexed by TIME t:
+ *     gates [N, T, 4U]  i, f, g, o after their activations
+ *     hprev [N, T, U]   h before the step that reads x_t
+ *     cprev [N, T, U]   c before that step
+ *     actc  [N, T, U]   act(c) computed at that step (unmasked value)
+ *
+ * Forward: one GEMM gates = x W for all steps (x viewed as [N*T, C]);
+ * then per step, for fixed row blocks of the batch on the pool, one
+ * recurrent GEMM gates[rows, t] += hprev[rows, t] R (serial inside the
+ * block) and one fused pass (bias, activations, cell, hidden, mask).
+ *
+ * Backward through time, reusing the saved gates: per step and row block,
+ * one fused pass turns dh, dc into dz (the gradient of z, kept for all
+ * steps in the workspace) and one GEMM dh_{s-1} += dz R^T; after the loop,
+ * one GEMM each for dW += x^T dz, dR += hprev^T dz, dx += dz W^T, and
+ * db += column sums of dz. Every d* output is accumulated (+=).
+ */
+#include "ck_recurrent.h"
+
+int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U) {
+    return 7 * N * T * U;
+}
+
+int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
+    (void)C;
+    return 4 * N * T * U + 2 * N * U;
+}
+
+typedef struct {
+    int64_t N, T, U, rows;
+    int64_t s, t, tnext; /* processed step, its time, next step's time */
+    int recur;           /* 0: the state is the zero h0, skip its GEMM */
+    int act, ract;
+    const float *R, *b, *mask;
+    float *gates, *hprev, *cprev, *actc; /* cache parts */
+    float *hseq, *hT, *cT;
+} lstm_fwd_ctx;
+
+/* Bias, activations, cell and hidden state of rows [r0, r1) at step s. */
+CK_VECTOR_CLONES static void lstm_fwd_rows(const lstm_fwd_ctx *k, int64_t r0,
+                                           int64_t r1) {
+    const int64_t T = k->T, U = k->U, t = k->t;
+    const int last = k->s == T - 1;
+    for (int64_t n = r0; n < r1; n++) {
+        float *z = k->gates + (n * T + t) * 4 * U; /* [4U] */
+        const float *hp = k->hprev + (n * T + t) * U;
+        const float *cp = k->cprev + (n * T + t) * U;
+        float *ac = k->actc + (n * T + t) * U;
+        float *hdst = last ? k->hT + n * U : k->hprev + (n * T + k->tnext) * U;
+        float *cdst = last ? k->cT + n * U : k->cprev + (n * T + k->tnext) * U;
+        if (k->b)
+            for (int64_t j = 0; j < 4 * U; j++) z[j] += k->b[j];
+        ck_rnn_activate(z, 2 * U, k->ract);          /* i, f */
+        ck_rnn_activate(z + 2 * U, U, k->act);       /* g */
+        ck_rnn_activate(z + 3 * U, U, k->ract);      /* o */
+        const float *i = z, *f = z + U, *g = z + 2 * U, *o = z + 3 * U;
+        for (int64_t j = 0; j < U; j++) ac[j] = f[j] * cp[j] + i[j] * g[j];
+        int keep = !k->mask || k->mask[n * T + t] != 0.0f;
+        if (keep)
+            for (int64_t j = 0; j < U; j++) cdst[j] = ac[j];
+        else
+            for (int64_t j = 0; j < U; j++) cdst[j] = cp[j];
+        ck_rnn_activate(ac, U, k->act);
+        if (keep)
+            for (int64_t j = 0; j < U; j++) hdst[j] = o[j] * ac[j];
+        else
+            for (int64_t j = 0; j < U; j++) hdst[j] = hp[j];
+        if (k->hseq) {
+            float *out = k->hseq + (n * T + k->s) * U;
+            for (int64_t j = 0; j < U; j++) out[j] = hdst[j];
+        }
+    }
+}
+
+static void lstm_fwd_block(void *vctx, int64_t blk) {
+    const lstm_fwd_ctx *k = (const lstm_fwd_ctx *)vctx;
+    int64_t r0 = blk * k->rows;
+    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
+    const int64_t T = k->T, U = k->U, t = k->t;
+    if (k->recur) /* gates[r0:r1, t] += hprev[r0:r1, t] @ R */
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, r1 - r0, 4 * U, U, 1.0f,
+                 k->hprev + (r0 * T + t) * U, T * U, k->R, 4 * U, 1.0f,
+                 k->gates + (r0 * T + t) * 4 * U, T * 4 * U);
+    lstm_fwd_rows(k, r0, r1);
+}
+
+void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
+                     const float *x, const float *W, const float *R,
+                     const float *b, const float *h0, const float *c0,
+                     const float *mask, int64_t N, int64_t T, int64_t C,
+                     int64_t U, int go_backwards, int act, int ract) {
+    if (N <= 0 || U <= 0) return;
+    unsigned ftz = ck_ftz_enter();
+    if (T <= 0) {
+        for (int64_t j = 0; j < N * U; j++) {
+            hT[j] = h0 ? h0[j] : 0.0f;
+            cT[j] = c0 ? c0[j] : 0.0f;
+        }
+        ck_ftz_restore(ftz);
+        return;
+    }
+    float *gates = cache, *hprev = gates + 4 * N * T * U;
+    float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
+    /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] */
+    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 4 * U, C, 1.0f, x, C, W, 4 * U,
+             0.0f, gates, 4 * U);
+    int64_t t0 = go_backwards ? T - 1 : 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < U; j++) {
+            hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
+            cprev[(n * T + t0) * U + j] = c0 ? c0[n * U + j] : 0.0f;
+        }
+    lstm_fwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 4), 0, 0, 0, 0,
+                      act, ract, R, b, mask, gates, hprev, cprev, actc,
+                      hseq, hT, cT};
+    int64_t nblocks = ck_nblocks(N, k.rows);
+    for (int64_t s = 0; s < T; s++) {
+        k.s = s;
+        k.t = go_backwards ? T - 1 - s : s;
+        k.tnext = go_backwards ? k.t - 1 : k.t + 1;
+        k.recur = s > 0 || h0 != NULL;
+        ck_parallel_for(nblocks, lstm_fwd_block, &k);
+    }
+    ck_ftz_restore(ftz);
+}
+
+typedef struct {
+    int64_t N, T, U, rows;
+    int64_t s, t;
+    int act, ract;
+    const float *R, *mask, *dhseq;
+    const float *gates, *cprev, *actc; /* cache parts */
+    float *dz;                         /* [N, T, 4U] */
+    float *dh, *dc;                    /* [N, U] carries: d of the state */
+} lstm_bwd_ctx;
+
+/* dz of rows [r0, r1) at step s from the carried dh, dc (the gradient of
+ * the state after step s); leaves in dh, dc the part of the gradient of
+ * the state before step s that does not go through R. */
+CK_VECTOR_CLONES static void lstm_bwd_rows(const lstm_bwd_ctx *k, int64_t r0,
+                                           int64_t r1) {
+    const int64_t T = k->T, U = k->U, t = k->t;
+    for (int64_t n = r0; n < r1; n++) {
+        float *dh = k->dh + n * U, *dc = k->dc + n * U;
+        float *dz = k->dz + (n * T + t) * 4 * U;
+        if (k->dhseq) {
+            const float *dout = k->dhseq + (n * T + k->s) * U;
+            for (int64_t j = 0; j < U; j++) dh[j] += dout[j];
+        }
+        if (k->mask && k->mask[n * T + t] == 0.0f) {
+            /* masked: h_s = h_{s-1}, c_s = c_{s-1}; dh, dc pass through */
+            for (int64_t j = 0; j < 4 * U; j++) dz[j] = 0.0f;
+            continue;
+        }
+        const float *gt = k->gates + (n * T + t) * 4 * U;
+        const float *i = gt, *f = gt + U, *g = gt + 2 * U, *o = gt + 3 * U;
+        const float *cp = k->cprev + (n * T + t) * U;
+        const float *ac = k->actc + (n * T + t) * U;
+        float *dzi = dz, *dzf = dz + U, *dzg = dz + 2 * U, *dzo = dz + 3 * U;
+        /* h = o * act(c): do = dh act(c); d act(c) = dh o */
+        for (int64_t j = 0; j < U; j++) {
+            dzo[j] = dh[j] * ac[j];
+            dzg[j] = dh[j] * o[j];
+        }
+        ck_rnn_dactivate(dzg, ac, U, k->act); /* dc through act(c) */
+        /* c = f c_prev + i g */
+        for (int64_t j = 0; j < U; j++) {
+            float dcj = dc[j] + dzg[j];
+            dzi[j] = dcj * g[j];
+            dzg[j] = dcj * i[j];
+            dzf[j] = dcj * cp[j];
+            dc[j] = dcj * f[j];
+            dh[j] = 0.0f; /* all of dh_{s-1} comes through R (GEMM) */
+        }
+        ck_rnn_dactivate(dzi, i, 2 * U, k->ract); /* i and f */
+        ck_rnn_dactivate(dzg, g, U, k->act);
+        ck_rnn_dactivate(dzo, o, U, k->ract);
+    }
+}
+
+static void lstm_bwd_block(void *vctx, int64_t blk) {
+    const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
+    int64_t r0 = blk * k->rows;
+    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
+    const int64_t T = k->T, U = k->U, t = k->t;
+    lstm_bwd_rows(k, r0, r1);
+    /* dh[r0:r1] += dz[r0:r1, t] @ R^T */
+    ck_sgemm(CK_NO_TRANS, CK_TRANS, r1 - r0, U, 4 * U, 1.0f,
+             k->dz + (r0 * T + t) * 4 * U, T * 4 * U, k->R, 4 * U, 1.0f,
+             k->dh + r0 * U, U);
+}
+
+void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
+                      float *dc0, const float *dhseq, const float *dhT,
+                      const float *dcT, const float *x, const float *W,
+                      const float *R, const float *mask, const float *cache,
+                      int64_t N, int64_t T, int64_t C, int64_t U,
+                      int go_backwards, int act, int ract, float *workspace) {
+    if (N <= 0 || U <= 0) return;
+    unsigned ftz = ck_ftz_enter();
+    const float *gates = cache, *hprev = gates + 4 * N * T * U;
+    const float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
+    float *dz = workspace, *dh = dz + 4 * N * T * U, *dc = dh + N * U;
+    for (int64_t j = 0; j < N * U; j++) {
+        dh[j] = dhT ? dhT[j] : 0.0f;
+        dc[j] = dcT ? dcT[j] : 0.0f;
+    }
+    lstm_bwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 4), 0, 0,
+                      act, ract, R, mask, dhseq, gates, cprev, actc,
+                      dz, dh, dc};
+    int64_t nblocks = ck_nblocks(N, k.rows);
+    for (int64_t s = T - 1; s >= 0; s--) {
+        k.s = s;
+        k.t = go_backwards ? T - 1 - s : s;
+        ck_parallel_for(nblocks, lstm_bwd_block, &k);
+    }
+    if (dh0)
+        for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];
+    if (dc0)
+        for (int64_t j = 0; j < N * U; j++) dc0[j] += dc[j];
+    if (T > 0) {
+        /* dW[C, 4U] += x[N*T, C]^T @ dz[N*T, 4U] */
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 4 * U, N * T, 1.0f, x, C, dz,
+                 4 * U, 1.0f, dW, 4 * U);
+        /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U] */
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U, dz,
+                 4 * U, 1.0f, dR, 4 * U);
+        if (db) ck_rnn_colsum_add(db, dz, N * T, 4 * U);
+        /* dx[N*T, C] += dz[N*T, 4U] @ W[C, 4U]^T */
+        if (dx)
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, 4 * U, 1.0f, dz, 4 * U,
+                     W, 4 * U, 1.0f, dx, C);
+    }
+    ck_ftz_restore(ftz);
+}
