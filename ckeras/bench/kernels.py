@@ -47,6 +47,7 @@ class Settings:
         self.target_seconds = 0.002 if quick else 0.08  # per repeat
         self.fma_iters = 200_000 if quick else 20_000_000
         self.fma_repeats = 3 if quick else 5
+        self.settle_seconds = 0.0 if quick else 0.25
 
 
 def _py_timer(fn):
@@ -75,6 +76,10 @@ def _measure(timers, settings):
     samples = {name: [] for name in timers}
     for _ in range(settings.repeats):
         for name, timer in timers.items():
+            # let the previous timer's threads go idle first: numpy's OpenBLAS
+            # threads spin for up to ~0.1 s after a call and would otherwise
+            # take the cores from whatever is timed next
+            time.sleep(settings.settle_seconds)
             samples[name].append(timer(iters[name]))
     return {name: statistics.median(s) for name, s in samples.items()}
 
