@@ -123,13 +123,9 @@ def _measure(framework, name):
 
 
 def _fma_peak():
-    try:
-        from ckeras._native import kernels
-        if hasattr(kernels, "fma_peak_gflops"):
-            return float(kernels.fma_peak_gflops(1 << 22))
-    except Exception:
-        pass
-    return 79.0
+    """The machine's FMA peak, measured as the kernel benchmark does."""
+    from ckeras.bench.kernels import Settings, _fma_peak as measure
+    return measure(Settings(quick=False))[0]
 
 
 def _has_torch():
