@@ -293,3 +293,16 @@ def test_conv1d_model_trains():
     model.compile("adam", "binary_crossentropy")
     loss = model.fit(x, y, batch_size=16, epochs=10, verbose=0).history["loss"]
     assert loss[-1] < loss[0]
+
+
+def test_guide_shared_conv2d_node_shapes():
+    # the guide's snippet, with the real Conv2D
+    a = layers.Input(shape=(32, 32, 3))
+    b = layers.Input(shape=(64, 64, 3))
+    conv = layers.Conv2D(16, (3, 3), padding='same')
+    conv(a)
+    assert conv.input_shape == (None, 32, 32, 3)
+    conv(b)
+    assert conv.get_input_shape_at(0) == (None, 32, 32, 3)
+    assert conv.get_input_shape_at(1) == (None, 64, 64, 3)
+    assert conv.get_output_shape_at(1) == (None, 64, 64, 16)
