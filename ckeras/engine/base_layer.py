@@ -111,6 +111,15 @@ class Layer:
         return input_shape
 
     def compute_mask(self, inputs, mask=None):
+        """The output mask (Keras 2): the input mask passes through layers
+        that support masking; other layers refuse a mask."""
+        if self.supports_masking:
+            return mask
+        if mask is not None and any(m is not None for m in to_list(mask)):
+            raise TypeError(f"Layer {self.name} does not support masking, but was "
+                            f"passed an input mask (from Embedding(mask_zero=True) or "
+                            f"Masking upstream); remove the mask or use a layer that "
+                            f"supports it")
         return None
 
     def get_config(self):

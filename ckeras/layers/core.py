@@ -318,6 +318,10 @@ class Lambda(Layer):
     def compute_mask(self, inputs, mask=None):
         return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
+    @property
+    def _produces_mask(self):
+        return self.mask is not None
+
     def get_config(self):
         def dump(fn):
             if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>" or \
