@@ -9,6 +9,7 @@ from ckeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimu
                                  Multiply, Subtract, add, average, concatenate, dot,
                                  maximum, minimum, multiply, subtract)
 from ckeras.layers.recurrent import GRU, LSTM, SimpleRNN
+from ckeras.layers.wrappers import Bidirectional, TimeDistributed
 from ckeras.utils.generic_utils import deserialize_keras_object
 
 

@@ -121,6 +121,17 @@ LAYERS = {
     "simple_rnn": (lambda: layers.SimpleRNN(3), (4, 5)),
     "simple_rnn_seq": (lambda: layers.SimpleRNN(
         2, activation="relu", return_sequences=True, dropout=0.3), (3, 4)),
+    "time_distributed_dense": (lambda: layers.TimeDistributed(layers.Dense(3)), (4, 5)),
+    "time_distributed_model": (lambda: layers.TimeDistributed(Sequential(
+        [layers.Dense(3, activation="relu", input_shape=(2, 5)), layers.Flatten()])),
+        (4, 2, 5)),
+    "bidirectional_lstm": (lambda: layers.Bidirectional(layers.LSTM(3)), (4, 5)),
+    "bidirectional_gru_seq_sum": (lambda: layers.Bidirectional(
+        layers.GRU(2, return_sequences=True), merge_mode="sum"), (3, 4)),
+    "bidirectional_rnn_ave": (lambda: layers.Bidirectional(
+        layers.SimpleRNN(2, return_sequences=True), merge_mode="ave"), (3, 4)),
+    "bidirectional_lstm_mul": (lambda: layers.Bidirectional(
+        layers.LSTM(2, go_backwards=True), merge_mode="mul"), (3, 4)),
 }
 
 
