@@ -203,6 +203,12 @@ class Network(Layer):
                     vals[i] = o
         return [vals[i] for i in self._output_ids]
 
+    def reset_states(self):
+        """Resets the carried states of every stateful layer (Keras 2)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def _apply_masks(self, step, layer, x, in_ids, out_ids, kwargs, masks):
         """Keras 2 mask propagation for one step: passes the input mask(s)
         to call (when it takes mask=) and stores the output mask(s) from

@@ -124,6 +124,7 @@ class Bidirectional(Wrapper):
              "go_backwards": not config["go_backwards"]})
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
+        self.stateful = layer.stateful
         self.supports_masking = True
 
     def _inner(self):

@@ -244,6 +244,16 @@ def test_dropout_only_in_training_and_fixed_across_time():
     K.set_random_seed(0)
     a = np.asarray(lstm(x, training=True))
     assert not np.allclose(a, lstm(x))
+    # linear SimpleRNN with R = 0: h_t = (x_t * m) W, so a mask fixed across
+    # time gives equal outputs at every step for a constant input
+    rnn = layers.SimpleRNN(8, activation="linear", use_bias=False, dropout=0.5,
+                           recurrent_initializer="zeros", return_sequences=True)
+    y = np.asarray(rnn(x, training=True))
+    np.testing.assert_allclose(y, np.repeat(y[:, :1], 4, axis=1), rtol=1e-6)
+    assert not np.allclose(y[0, 0], y[1, 0])  # but it differs between samples
+    m = y[:, 0] @ np.linalg.inv(rnn.get_weights()[0])  # the input mask itself
+    np.testing.assert_allclose(m, np.round(m / 2) * 2, atol=1e-3)  # 0 or 1 / 0.5
+    assert 0.3 < (np.abs(m) < 1e-3).mean() < 0.7
 
 
 def test_embedding_lstm_dense_trains():
