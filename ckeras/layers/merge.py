@@ -13,6 +13,13 @@ class _Merge(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
+    _produces_mask = False  # only combines input masks
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2: a step is kept when every input's mask keeps it."""
+        masks = [np.asarray(m) for m in (mask or []) if m is not None]
+        return np.logical_and.reduce(masks) if masks else None
+
     def _check_list(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) < 2:
             raise ValueError(f"A merge layer ({self.name}) should be called on a list of "
@@ -99,6 +106,21 @@ class Concatenate(_Merge):
         super().__init__(**kwargs)
         self.axis = axis
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2: the input masks (all-True for unmasked inputs) joined
+        along the axis, then reduced over the last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            shape = np.shape(getattr(x, "value", x))
+            if m is None:
+                m = np.ones(shape, bool)
+            elif np.ndim(m) < len(shape):
+                m = np.asarray(m)[..., None]
+            full.append(np.broadcast_to(m, shape[:-1] + (np.shape(m)[-1],)))
+        return np.all(np.concatenate(full, axis=self.axis), axis=-1)
+
     def compute_output_shape(self, input_shape):
         self._check_list(input_shape)
         shapes = [tuple(s) for s in input_shape]
@@ -136,6 +158,9 @@ class Dot(_Merge):
     def _axes(self, shape1, shape2):
         axes = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
         return axes[0] % len(shape1), axes[1] % len(shape2)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_shape(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) != 2:

@@ -90,6 +90,14 @@ def test_rnn_2d_input_is_a_clear_error():
         lstm(_x((2, 3)))
 
 
+def test_keras1_style_input_dim_and_length_kwargs():
+    model = Sequential([layers.LSTM(3, input_dim=4, input_length=6),
+                        layers.Dense(1)])
+    assert model.input_shape == (None, 6, 4) and model.output_shape == (None, 1)
+    rnn = layers.SimpleRNN(2, input_dim=4)
+    assert rnn.batch_input_shape == (None, None, 4)
+
+
 def test_recurrent_dropout_not_implemented():
     with pytest.raises(NotImplementedError, match="recurrent_dropout"):
         layers.LSTM(2, recurrent_dropout=0.2)
@@ -126,6 +134,8 @@ def test_backend_op_gradients_float64_finite_differences(kind):
     vals = [rng.standard_normal((N, T, C)), 0.5 * rng.standard_normal((C, G * U)),
             0.5 * rng.standard_normal((U, G * U)), 0.1 * rng.standard_normal(G * U),
             0.3 * rng.standard_normal((N, U))]
+    if kind == "lstm":
+        vals.append(0.3 * rng.standard_normal((N, U)))  # c0
     mask = np.array([[1, 0, 1], [1, 1, 0]])
     acts = {} if kind == "simple_rnn" else {"recurrent_activation": "sigmoid"}
     op = getattr(K, kind)
@@ -295,3 +305,23 @@ def test_guide_two_input_two_output_model():
     hist = model.fit([headline, extra], [labels, labels], epochs=1, batch_size=8,
                      verbose=0)
     assert np.isfinite(hist.history["loss"][0])
+
+
+def test_masks_through_merge_layers():
+    ids_a = np.array([[1, 2, 0]], np.int32)
+    ids_b = np.array([[1, 0, 3]], np.int32)
+    a, b = layers.Input(shape=(3,), dtype="int32"), layers.Input(shape=(3,), dtype="int32")
+    emb = layers.Embedding(4, 2, mask_zero=True)
+    summed = layers.add([emb(a), emb(b)])
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = Model([a, b], lstm(summed))
+    x = emb(ids_a) + emb(ids_b)
+    want = ref_rnn.lstm_forward(x, *lstm.get_weights(), mask=(ids_a != 0) & (ids_b != 0))
+    np.testing.assert_allclose(model.predict([ids_a, ids_b]), want[0], rtol=1e-5,
+                               atol=1e-6)
+    merge = layers.Concatenate()
+    m = merge.compute_mask([x, x], [ids_a != 0, None])
+    assert m.tolist() == [[True, True, False]]
+    assert layers.Concatenate(axis=1).compute_mask(
+        [x, x], [ids_a != 0, ids_b != 0]).tolist() == [[True, True, False, True, False,
+                                                        True]]
