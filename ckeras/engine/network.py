@@ -203,6 +203,11 @@ class Network(Layer):
                     vals[i] = o
         return [vals[i] for i in self._output_ids]
 
+    _produces_mask = False
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # masks are not propagated through a nested model
+
     def reset_states(self):
         """Resets the carried states of every stateful layer (Keras 2)."""
         for layer in self.layers:
@@ -222,7 +227,7 @@ class Network(Layer):
             out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
             for i, m in zip(out_ids, out_masks):
                 if m is not None:
-                    masks[i] = m
+                    masks[i] = getattr(m, "value", m)
         if accepts and has_mask:
             kwargs = {**kwargs, "mask": in_mask}
         return kwargs

@@ -378,8 +378,7 @@ class Masking(Layer):
         self.mask_value = mask_value
 
     def compute_mask(self, inputs, mask=None):
-        x = np.asarray(getattr(inputs, "value", inputs))
-        return np.any(x != self.mask_value, axis=-1)
+        return K.any(K.not_equal(inputs, self.mask_value), axis=-1)
 
     def call(self, inputs, training=None):
         x = getattr(inputs, "value", inputs)

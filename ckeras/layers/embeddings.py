@@ -58,7 +58,7 @@ class Embedding(Layer):
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        return np.asarray(getattr(inputs, "value", inputs)) != 0
+        return K.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
         if self.input_length is None:

@@ -17,8 +17,8 @@ class _Merge(Layer):
 
     def compute_mask(self, inputs, mask=None):
         """Keras 2: a step is kept when every input's mask keeps it."""
-        masks = [np.asarray(m) for m in (mask or []) if m is not None]
-        return np.logical_and.reduce(masks) if masks else None
+        masks = [K.expand_dims(m, 0) for m in (mask or []) if m is not None]
+        return K.all(K.concatenate(masks, axis=0), axis=0) if masks else None
 
     def _check_list(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) < 2:
@@ -113,13 +113,12 @@ class Concatenate(_Merge):
             return None
         full = []
         for x, m in zip(inputs, mask):
-            shape = np.shape(getattr(x, "value", x))
             if m is None:
-                m = np.ones(shape, bool)
-            elif np.ndim(m) < len(shape):
-                m = np.asarray(m)[..., None]
-            full.append(np.broadcast_to(m, shape[:-1] + (np.shape(m)[-1],)))
-        return np.all(np.concatenate(full, axis=self.axis), axis=-1)
+                m = K.not_equal(K.ones_like(x), 0)
+            elif K.ndim(m) < K.ndim(x):
+                m = K.expand_dims(m)
+            full.append(m)
+        return K.all(K.concatenate(full, axis=self.axis), axis=-1)
 
     def compute_output_shape(self, input_shape):
         self._check_list(input_shape)

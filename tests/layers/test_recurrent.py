@@ -198,9 +198,26 @@ def test_masking_layer_reaches_gru():
 
 def test_mask_into_non_masking_layer_raises():
     inp = layers.Input(shape=(4,), dtype="int32")
-    out = layers.Flatten()(layers.Embedding(5, 3, mask_zero=True)(inp))
-    with pytest.raises(TypeError, match="does not support masking"):
-        Model(inp, out).predict(np.ones((1, 4), np.int32))
+    with pytest.raises(TypeError, match="flatten.*does not support masking"):
+        layers.Flatten()(layers.Embedding(5, 3, mask_zero=True)(inp))
+    # the last output of an LSTM carries no mask: Flatten-free Dense is fine
+    out = layers.Dense(1)(layers.LSTM(2)(layers.Embedding(5, 3, mask_zero=True)(inp)))
+    assert out._keras_mask is None
+
+
+def test_nodes_store_masks_and_k_function_applies_them():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    inp = layers.Input(shape=(4,), dtype="int32")
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(2, return_sequences=True)
+    out = lstm(emb(inp))
+    assert emb.output_mask is not None and lstm.input_mask is emb.output_mask
+    assert lstm.output_mask is emb.output_mask
+    mask_fn = K.function([inp], [emb.output_mask])
+    assert np.asarray(mask_fn([ids])[0]).tolist() == (ids != 0).tolist()
+    want = Model(inp, out).predict(ids)
+    np.testing.assert_allclose(K.function([inp], [out])([ids])[0], want, rtol=1e-6)
+    np.testing.assert_array_equal(want[0, 3], want[0, 1])
 
 
 # ---- states ---------------------------------------------------------------------
