@@ -56,14 +56,15 @@ class Recurrent(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
-        for what, fn in (("activation", self.activation),
-                         ("recurrent_activation", self.recurrent_activation)):
+        for what, given, fn in (
+                ("activation", activation, self.activation),
+                ("recurrent_activation", recurrent_activation, self.recurrent_activation)):
             if activations.kernel_name(fn) not in (
                     "linear", "relu", "sigmoid", "hard_sigmoid", "tanh"):
                 raise ValueError(
                     f"{kind} layer {self.name}: {what} must be one of 'tanh', "
                     f"'sigmoid', 'hard_sigmoid', 'relu', 'linear' (the recurrent "
-                    f"kernel's activations), got {activation if what == 'activation' else recurrent_activation!r}")
+                    f"kernel's activations), got {given!r}")
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)

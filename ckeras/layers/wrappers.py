@@ -4,7 +4,7 @@ theirs, its config holds theirs."""
 import numpy as np
 
 from ckeras import backend as K
-from ckeras.engine.base_layer import Layer, to_list
+from ckeras.engine.base_layer import Layer
 
 
 class Wrapper(Layer):

@@ -98,9 +98,11 @@ def test_keras1_style_input_dim_and_length_kwargs():
     assert rnn.batch_input_shape == (None, None, 4)
 
 
-def test_recurrent_dropout_not_implemented():
+def test_recurrent_dropout_and_custom_activation_are_clear_errors():
     with pytest.raises(NotImplementedError, match="recurrent_dropout"):
         layers.LSTM(2, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
+        layers.GRU(2, activation="softmax")
 
 
 # ---- gradients ------------------------------------------------------------------
