@@ -29,6 +29,7 @@ from ckeras.backend.nn_ops import (ACTIVATIONS, activation, bias_add,
                                    in_train_phase, l2_normalize, relu, selu,
                                    set_random_seed, sigmoid, softmax, softplus, softsign,
                                    sparse_categorical_crossentropy, tanh)
+from ckeras.backend.recurrent_ops import embedding_lookup, gru, lstm, simple_rnn
 from ckeras.backend.tape import GradientTape, stop_recording
 from ckeras.backend.tensor import SymbolicTensor, Tensor, Variable
 from ckeras.backend.threads import get_num_threads, set_num_threads

@@ -10,15 +10,21 @@ from ckeras.models import Model, Sequential
 from ckeras.utils import CustomObjectScope
 
 
-def helper_test_layer(make, input_shape, extra_inputs=0, seed=0):
+def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, int_inputs=None):
     """Checks one layer class through the whole contract.
 
     make(): a fresh layer; input_shape: per-sample shape (or a list of them
-    for multi-input layers)."""
+    for multi-input layers); int_inputs: feed int32 indices in
+    [0, int_inputs) instead of floats (Embedding)."""
     rng = np.random.default_rng(seed)
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-    data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
-    inputs = [layers.Input(shape=s) for s in shapes]
+    if int_inputs:
+        data = [rng.integers(0, int_inputs, (3,) + tuple(s)).astype(np.int32)
+                for s in shapes]
+    else:
+        data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
+    inputs = [layers.Input(shape=s, dtype="int32" if int_inputs else None)
+              for s in shapes]
     layer = make()
     out = layer(inputs if len(inputs) > 1 else inputs[0])
     model = Model(inputs=inputs, outputs=out)
@@ -101,18 +107,43 @@ LAYERS = {
     "concatenate_axis1": (lambda: layers.Concatenate(axis=1), [(2, 3), (4, 3)]),
     "dot": (lambda: layers.Dot(axes=1), [(4,), (4,)]),
     "dot_normalized": (lambda: layers.Dot(axes=(2, 2), normalize=True), [(3, 4), (2, 4)]),
+    "embedding": (lambda: layers.Embedding(7, 3), (4,), 7),
+    "embedding_mask_zero_length": (lambda: layers.Embedding(
+        5, 2, mask_zero=True, input_length=3), (3,), 5),
+    "lstm": (lambda: layers.LSTM(3), (4, 5)),
+    "lstm_seq_state_back": (lambda: layers.LSTM(
+        2, return_sequences=True, go_backwards=True,
+        activation="relu", recurrent_activation="sigmoid"), (3, 4)),
+    "lstm_nobias": (lambda: layers.LSTM(2, use_bias=False, unit_forget_bias=False,
+                                        kernel_regularizer="l2"), (3, 2)),
+    "gru": (lambda: layers.GRU(3, return_sequences=True), (4, 5)),
+    "gru_back": (lambda: layers.GRU(2, go_backwards=True, use_bias=False), (3, 4)),
+    "simple_rnn": (lambda: layers.SimpleRNN(3), (4, 5)),
+    "simple_rnn_seq": (lambda: layers.SimpleRNN(
+        2, activation="relu", return_sequences=True, dropout=0.3), (3, 4)),
+    "time_distributed_dense": (lambda: layers.TimeDistributed(layers.Dense(3)), (4, 5)),
+    "time_distributed_model": (lambda: layers.TimeDistributed(Sequential(
+        [layers.Dense(3, activation="relu", input_shape=(2, 5)), layers.Flatten()])),
+        (4, 2, 5)),
+    "bidirectional_lstm": (lambda: layers.Bidirectional(layers.LSTM(3)), (4, 5)),
+    "bidirectional_gru_seq_sum": (lambda: layers.Bidirectional(
+        layers.GRU(2, return_sequences=True), merge_mode="sum"), (3, 4)),
+    "bidirectional_rnn_ave": (lambda: layers.Bidirectional(
+        layers.SimpleRNN(2, return_sequences=True), merge_mode="ave"), (3, 4)),
+    "bidirectional_lstm_mul": (lambda: layers.Bidirectional(
+        layers.LSTM(2, go_backwards=True), merge_mode="mul"), (3, 4)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_contract(name):
-    make, shape = LAYERS[name]
+    make, shape, *vocab = LAYERS[name]
     with CustomObjectScope({"mean_over_time": mean_over_time}):
-        helper_test_layer(make, shape)
+        helper_test_layer(make, shape, int_inputs=vocab[0] if vocab else None)
 
 
 def test_every_layer_is_covered_by_the_harness():
-    tested = {type(make()).__name__ for make, _ in LAYERS.values()}
+    tested = {type(entry[0]()).__name__ for entry in LAYERS.values()}
     public = {v.__name__ for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
         v, layers.Layer) and n not in ("Layer", "InputLayer")}
     assert public <= tested, public - tested
