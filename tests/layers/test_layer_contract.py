@@ -144,7 +144,7 @@ def test_layer_contract(name):
 
 def test_every_layer_is_covered_by_the_harness():
     tested = {type(entry[0]()).__name__ for entry in LAYERS.values()}
-    public = {n for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
+    public = {v.__name__ for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
         v, layers.Layer) and n not in ("Layer", "InputLayer")}
     assert public <= tested, public - tested
 
@@ -188,3 +188,62 @@ def test_regularization_losses():
     assert np.isclose(float(d.losses[0]), 0.01 * 6)
     d(np.ones((1, 3), np.float32))
     assert len(d.losses) == 2 and np.isclose(float(d.losses[1]), 0.01 * 2 * 9)
+
+
+# ---- convolution and pooling layers (issue 5) --------------------------------
+def abs_activation(x):
+    return K.abs(x)
+
+
+CONV_LAYERS = {
+    "conv2d": (lambda: layers.Conv2D(3, (3, 3)), (7, 6, 2)),
+    "conv2d_same_strided": (lambda: layers.Conv2D(4, (3, 2), strides=(2, 3), padding="same",
+                                                  activation="relu"), (7, 8, 3)),
+    "conv2d_dilated_nobias": (lambda: layers.Conv2D(2, 3, dilation_rate=(2, 1),
+                                                    use_bias=False), (8, 6, 2)),
+    "conv2d_channels_first": (lambda: layers.Conv2D(3, 2, padding="same",
+                                                    data_format="channels_first",
+                                                    activation="tanh"), (2, 5, 4)),
+    "conv2d_custom_act": (lambda: layers.Conv2D(
+        2, 2, activation=abs_activation, kernel_initializer="he_normal", bias_initializer="ones",
+        kernel_regularizer="l2", kernel_constraint="max_norm"), (4, 4, 1)),
+    "convolution2d_alias": (lambda: layers.Convolution2D(2, 1), (3, 3, 2)),
+    "conv1d": (lambda: layers.Conv1D(3, 3, activation="relu"), (7, 2)),
+    "conv1d_causal_dilated": (lambda: layers.Conv1D(2, 2, padding="causal",
+                                                    dilation_rate=2), (6, 3)),
+    "conv1d_same_strided": (lambda: layers.Conv1D(4, 3, strides=2, padding="same"), (7, 2)),
+    "max_pooling2d": (lambda: layers.MaxPooling2D(), (6, 7, 2)),
+    "max_pooling2d_same": (lambda: layers.MaxPooling2D((3, 2), strides=(2, 1),
+                                                       padding="same"), (7, 5, 2)),
+    "avg_pooling2d_cf": (lambda: layers.AveragePooling2D(
+        2, padding="same", data_format="channels_first"), (2, 5, 5)),
+    "avg_pooling2d": (lambda: layers.AvgPool2D((2, 3)), (4, 6, 3)),
+    "max_pooling1d": (lambda: layers.MaxPooling1D(2), (7, 3)),
+    "avg_pooling1d_same": (lambda: layers.AveragePooling1D(3, strides=2, padding="same"),
+                           (7, 3)),
+    "global_max_pooling2d": (lambda: layers.GlobalMaxPooling2D(), (3, 4, 2)),
+    "global_avg_pooling2d_cf": (lambda: layers.GlobalAveragePooling2D(
+        data_format="channels_first"), (2, 3, 4)),
+    "global_max_pooling1d": (lambda: layers.GlobalMaxPooling1D(), (5, 3)),
+    "global_avg_pooling1d": (lambda: layers.GlobalAveragePooling1D(), (5, 3)),
+    "zero_padding2d": (lambda: layers.ZeroPadding2D(((1, 2), (0, 3))), (3, 4, 2)),
+    "zero_padding2d_cf": (lambda: layers.ZeroPadding2D(1, data_format="channels_first"),
+                          (2, 3, 4)),
+    "zero_padding1d": (lambda: layers.ZeroPadding1D((2, 1)), (4, 3)),
+    "cropping2d": (lambda: layers.Cropping2D(((1, 0), (1, 2))), (5, 6, 2)),
+    "cropping2d_cf": (lambda: layers.Cropping2D(1, data_format="channels_first"),
+                      (2, 4, 5)),
+    "cropping1d": (lambda: layers.Cropping1D((1, 2)), (6, 2)),
+    "upsampling2d": (lambda: layers.UpSampling2D((2, 3)), (2, 3, 2)),
+    "upsampling2d_cf": (lambda: layers.UpSampling2D(data_format="channels_first"),
+                        (2, 3, 2)),
+    "upsampling1d": (lambda: layers.UpSampling1D(3), (4, 2)),
+}
+LAYERS.update(CONV_LAYERS)
+
+
+@pytest.mark.parametrize("name", sorted(CONV_LAYERS))
+def test_conv_layer_contract(name):
+    make, shape = CONV_LAYERS[name]
+    with CustomObjectScope({"abs_activation": abs_activation}):
+        helper_test_layer(make, shape)
