@@ -201,6 +201,9 @@ class Network(Layer):
             else:
                 for i, o in zip(out_ids, out):
                     vals[i] = o
+        # the outputs' masks, for the loss (Keras 2 masks the objective)
+        self._output_masks = None if masks is None else [
+            masks.get(i) for i in self._output_ids]
         return [vals[i] for i in self._output_ids]
 
     _produces_mask = False

@@ -1,5 +1,5 @@
 """Every model-building example of the Keras 2 guide (seed text), with
-keras replaced by ckeras (Conv2D still has a Dense stand-in)."""
+keras replaced by ckeras."""
 import numpy as np
 import pytest
 
@@ -128,7 +128,7 @@ def test_shared_layers_and_nodes():
 def test_input_shape_per_node():
     a = Input(shape=(32, 32, 3))
     b = Input(shape=(64, 64, 3))
-    conv = Dense(16)  # stand-in for Conv2D(16, (3, 3), padding='same')
+    conv = ckeras.layers.Conv2D(16, (3, 3), padding="same")
     conv(a)
     assert conv.input_shape == (None, 32, 32, 3)
     conv(b)

@@ -344,3 +344,28 @@ def test_masks_through_merge_layers():
     assert layers.Concatenate(axis=1).compute_mask(
         [x, x], [ids_a != 0, ids_b != 0]).tolist() == [[True, True, False, True, False,
                                                         True]]
+
+
+def test_loss_ignores_masked_timesteps():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    y = np.random.default_rng(0).standard_normal((2, 4, 1)).astype(np.float32)
+    model = Sequential([layers.Embedding(5, 3, mask_zero=True, input_length=4),
+                        layers.LSTM(2, return_sequences=True),
+                        layers.TimeDistributed(layers.Dense(1))])
+    model.compile(loss="mse", optimizer="sgd")
+    pred = model.predict(ids)
+    keep = (ids != 0).astype(np.float32)
+    se = ((pred - y) ** 2)[..., 0]
+    want = np.mean(se * keep / keep.mean())
+    np.testing.assert_allclose(model.evaluate(ids, y, verbose=0), want, rtol=1e-5)
+    # targets at masked steps do not matter, in evaluation or training
+    y2 = y.copy()
+    y2[0, 2:] = 100.0
+    np.testing.assert_allclose(model.evaluate(ids, y2, verbose=0), want, rtol=1e-5)
+    w = model.get_weights()
+    model.train_on_batch(ids, y)
+    after = model.get_weights()
+    model.set_weights(w)
+    model.train_on_batch(ids, y2)
+    for a, b in zip(after, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
