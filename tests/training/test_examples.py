@@ -77,3 +77,15 @@ def test_one_sgd_step_matches_torch():
             tm[2].weight.detach().numpy().T, tm[2].bias.detach().numpy()]
     for a, b in zip(w1, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_mnist_cnn_beats_chance_on_a_short_schedule(capsys):
+    history, (loss, acc) = _run("mnist_cnn.py", epochs=3, num_train=384)
+    _falls(history)
+    assert acc > 0.3  # chance is 0.1; the full schedule reaches about 0.97
+
+
+def test_vgg_like_convnet_runs_and_learns(capsys):
+    history, score = _run("vgg_like_convnet.py", epochs=3, num_samples=16)
+    _falls(history)
+    assert np.isfinite(score)
