@@ -222,6 +222,22 @@ def load_weights_from_hdf5_group(f, layers):
     for layer, (name, names, datasets) in zip(layers_with_weights, saved):
         pairs += _match(layer.name, layer.weights, datasets, names)
     _assign(pairs)
+    _flip_theano_kernels(f, layers_with_weights)
+
+
+_CONV_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose")
+
+
+def _flip_theano_kernels(f, layers):
+    """Keras 2's convert_kernel for files whose backend is 'theano' (which
+    convolves): flips the kernels' spatial axes, in place."""
+    if "backend" not in f.attrs or _decode(f.attrs["backend"]) != "theano":
+        return
+    for layer in layers:
+        if type(layer).__name__ in _CONV_LAYERS:
+            kernel = layer.weights[0].value
+            spatial = (slice(None, None, -1),) * (kernel.ndim - 2)
+            kernel[...] = kernel[spatial].copy()
 
 
 def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False):

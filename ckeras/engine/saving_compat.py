@@ -16,9 +16,8 @@ the training config of ``load_model``).
   ``MeanMetricWrapper``) become Keras 2's function names when they hold
   default settings.
 Keras 2.0's Sequential config (a list) and 2.2's (a dict with 'layers')
-are both read by ``Sequential.from_config``. A ``'theano'`` file would
-need its convolution kernels flipped: not applicable yet (ckeras has no
-convolution layers).
+are both read by ``Sequential.from_config``. A ``'theano'`` file has its
+convolution kernels flipped on load (``saving._flip_theano_kernels``).
 """
 import re
 

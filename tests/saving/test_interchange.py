@@ -117,3 +117,18 @@ def test_generator_reproduces_committed_files(tmp_path):
                 else:
                     assert {k: str(v) for k, v in a[n].attrs.items()} == \
                         {k: str(v) for k, v in b[n].attrs.items()}
+
+
+def test_theano_file_flips_conv_kernels(tmp_path):
+    from ckeras.layers import Conv2D, Flatten
+    from ckeras.models import Sequential
+    model = Sequential([Conv2D(2, (3, 2), input_shape=(5, 5, 1)), Flatten()])
+    path = tmp_path / "conv.h5"
+    model.save(path)
+    kernel = model.layers[0].get_weights()[0]
+    assert load_model(path, compile=False).layers[0].get_weights()[0].tolist() == \
+        kernel.tolist()
+    with h5py.File(path, "a") as f:
+        f["model_weights"].attrs["backend"] = np.bytes_(b"theano")
+    flipped = load_model(path, compile=False).layers[0].get_weights()[0]
+    np.testing.assert_array_equal(flipped, kernel[::-1, ::-1])
