@@ -7,6 +7,7 @@ from ckeras import activations, constraints, initializers, regularizers
 from ckeras import backend as K
 from ckeras.engine.base_layer import Layer
 from ckeras.engine.input_spec import InputSpec
+from ckeras.layers.core import kernel_bias_config
 from ckeras.utils import conv_utils
 
 
@@ -113,15 +114,7 @@ class _Conv(Layer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **kernel_bias_config(self),
         }
         return {**super().get_config(), **config}
 
