@@ -35,9 +35,15 @@ def evaluate(outputs, feed, training=0):
             node = layer._inbound_nodes[node_index]
             if node.inbound_layers:
                 ins = [ev(x) for x in node.input_tensors]
-                outs = layer._call_on_values(ins, node.arguments, training)
+                in_masks = [None if m is None else ev(m) for m in node.input_masks]
+                want = any(m is not None for m in node.output_masks)
+                outs, masks = layer._run_with_masks(ins, in_masks, node.arguments,
+                                                    training, want)
                 for o, v in zip(node.output_tensors, outs):
                     cache[id(o)] = v
+                for m, v in zip(node.output_masks if want else [], masks or []):
+                    if m is not None:
+                        cache[id(m)] = v
                 if key in cache:
                     return cache[key]
         if t is variables._LEARNING_PHASE:

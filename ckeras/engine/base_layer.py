@@ -111,7 +111,24 @@ class Layer:
         return input_shape
 
     def compute_mask(self, inputs, mask=None):
-        return None
+        """The output mask (Keras 2): the input mask passed through when
+        the layer supports masking (several inputs: the AND of their
+        masks), else None; a mask given to a layer that does not support
+        masking is a TypeError."""
+        masks = [m for m in to_list(mask) if m is not None] if mask is not None else []
+        if not self.supports_masking:
+            if masks:
+                raise TypeError(f"Layer {self.name} does not support masking, but was "
+                                f"passed an input_mask: {mask}")
+            return None
+        if not isinstance(mask, list):
+            return mask
+        if not masks:
+            return None
+        out = np.asarray(getattr(masks[0], "value", masks[0]), dtype=bool)
+        for m in masks[1:]:
+            out = out & np.asarray(getattr(m, "value", m), dtype=bool)
+        return out
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
@@ -250,13 +267,57 @@ class Layer:
             t._uses_learning_phase = getattr(self, "uses_learning_phase", False) or any(
                 x._uses_learning_phase for x in inputs_list)
             outputs.append(t)
+        in_masks = [getattr(x, "_keras_mask", None) for x in inputs_list]
+        out_masks = self._symbolic_masks(inputs_list, in_masks, outputs, node_index)
         history = [x._keras_history or (None, 0, 0) for x in inputs_list]
         Node(self, inbound_layers=[h[0] for h in history],
              node_indices=[h[1] for h in history], tensor_indices=[h[2] for h in history],
              input_tensors=inputs_list, output_tensors=outputs,
              input_shapes=shapes, output_shapes=[tuple(s) for s in out_shapes],
+             input_masks=in_masks, output_masks=out_masks,
              arguments={k: v for k, v in kwargs.items() if k != "training"})
         return outputs if multi else outputs[0]
+
+    def _symbolic_masks(self, inputs, in_masks, outputs, node_index):
+        """Mask tensors of a symbolic call's outputs (None where unmasked).
+
+        Masks depend on data, so whether an output has one is found by
+        running compute_mask on small dummy values; the mask tensor then
+        records this node, and models compute its value as they run."""
+        n = len(outputs)
+        if all(m is None for m in in_masks) and \
+                type(self).compute_mask is Layer.compute_mask:
+            return [None] * n
+        from ckeras.backend.core import dummy
+        from ckeras.backend.tape import stop_recording
+        xs = [dummy(x._keras_shape, x.dtype, 2) for x in inputs]
+        ms = [None if m is None else dummy(m._keras_shape, "bool", 2) for m in in_masks]
+        with np.errstate(all="ignore"), stop_recording():
+            probe = self.compute_mask(unpack(xs), unpack(ms))
+        probe = probe if isinstance(probe, list) else [probe] * (1 if n == 1 else n)
+        out_masks = []
+        for i, (t, p) in enumerate(zip(outputs, probe)):
+            m = None
+            if p is not None:
+                m = SymbolicTensor((None,) + np.shape(p)[1:], dtype="bool",
+                                   name=f"{self.name}/mask_{node_index}_{i}",
+                                   history=(self, node_index, i))
+                m._is_mask = True
+            t._keras_mask = m
+            out_masks.append(m)
+        return out_masks
+
+    def _run_with_masks(self, inputs, in_masks, arguments, training, want_masks):
+        """Runs call() on concrete values with their input masks (passed as
+        ``mask=`` when call accepts it); returns (outputs, output masks)."""
+        mask = unpack(list(in_masks)) if any(m is not None for m in in_masks) else None
+        if mask is not None and "mask" in _call_args(type(self)):
+            arguments = {**arguments, "mask": mask}
+        outs = self._call_on_values(inputs, arguments, training)
+        if not want_masks:
+            return outs, None
+        masks = self.compute_mask(unpack(list(inputs)), mask)
+        return outs, (masks if isinstance(masks, list) else [masks])
 
     def assert_input_compatibility(self, inputs, shapes=None):
         if self.input_spec is None:

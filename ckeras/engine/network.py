@@ -116,6 +116,9 @@ class Network(Layer):
                     f'The name "{name}" is used {names.count(name)} times in the model '
                     f"{self.name}. All layer names should be unique.")
         self._plan = [self._plan_step(node) for node in order]
+        self._mask_steps = {id(node.outbound_layer) for node in order
+                            if any(m is not None for m in node.input_masks +
+                                   node.output_masks)}
         self._inference = None  # built on first predict
         self._input_ids = [id(x) for x in self.inputs]
         self._output_ids = [id(x) for x in self.outputs]
@@ -173,17 +176,30 @@ class Network(Layer):
         layer = node.outbound_layer
         has_training = "training" in _call_args(type(layer))
         kwargs = {k: v for k, v in node.arguments.items() if k != "training"}
+        masks = None  # or (input mask ids, output mask ids): None where unmasked
+        if any(m is not None for m in node.input_masks + node.output_masks):
+            masks = ([None if m is None else id(m) for m in node.input_masks],
+                     [None if m is None else id(m) for m in node.output_masks])
         return (layer, [id(x) for x in node.input_tensors],
-                [id(x) for x in node.output_tensors], kwargs, has_training)
+                [id(x) for x in node.output_tensors], kwargs, has_training, masks)
 
     # ---- running ----------------------------------------------------------------
     def run_graph(self, values, training=0):
         """Runs the plan on concrete input values; returns output values."""
         vals = dict(zip(self._input_ids, values))
         recording = bool(_tape.recording)
-        for layer, in_ids, out_ids, kwargs, has_training in self._plan:
+        for layer, in_ids, out_ids, kwargs, has_training, masks in self._plan:
             x = vals[in_ids[0]] if len(in_ids) == 1 else [vals[i] for i in in_ids]
-            if has_training:
+            if masks is not None:
+                in_masks = [None if i is None else vals[i] for i in masks[0]]
+                want = any(i is not None for i in masks[1])
+                out, out_masks = layer._run_with_masks(to_list(x), in_masks, kwargs,
+                                                       training, want)
+                out = unpack(out)
+                for i, m in zip(masks[1], out_masks or []):
+                    if i is not None:
+                        vals[i] = m
+            elif has_training:
                 out = layer.call(x, training=training, **kwargs)
             else:
                 out = layer.call(x, **kwargs)
@@ -205,7 +221,7 @@ class Network(Layer):
         with one input and one output, ``chain`` is the list of callables.
         """
         steps = []
-        for layer, in_ids, out_ids, kwargs, _ in self._plan:
+        for layer, in_ids, out_ids, kwargs, _, _ in self._plan:
             fn = None if kwargs else getattr(layer, "_infer", None)
             if fn is None:
                 fn = (lambda x, _c=layer.call, _k=kwargs: _c(x, **_k)) if kwargs else \
@@ -227,6 +243,8 @@ class Network(Layer):
 
     def run_inference(self, values):
         """Runs the graph for prediction (training off, no tape)."""
+        if self._mask_steps:
+            return self.run_graph(values, 0)
         chain, steps = self._inference or self._inference_plan()
         if chain is not None:
             x = values[0]
@@ -257,7 +275,7 @@ class Network(Layer):
             raise ValueError(f"Model {self.name} expects {len(self.inputs)} inputs, got "
                              f"{len(shapes)} input shapes")
         known = dict(zip(self._input_ids, [tuple(s) for s in shapes]))
-        for layer, in_ids, out_ids, kwargs, _ in self._plan:
+        for layer, in_ids, out_ids, kwargs, _, _ in self._plan:
             s = [known[i] for i in in_ids]
             out = layer.compute_output_shape(unpack(s))
             out = out if isinstance(out, list) else [out]
@@ -268,6 +286,11 @@ class Network(Layer):
 
     def build(self, input_shape):
         self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Masks stay inside a model: its outputs carry none (Keras 2
+        computes them through the graph; not done here)."""
+        return None if len(self.outputs) == 1 else [None] * len(self.outputs)
 
     def assert_input_compatibility(self, inputs, shapes=None):
         shapes = shapes or [getattr(x, "_keras_shape", None) for x in inputs]

@@ -4,9 +4,12 @@ from ckeras.engine.input_layer import Input, InputLayer
 from ckeras.engine.input_spec import InputSpec
 from ckeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout,
                                 Flatten, Lambda, Masking, Permute, RepeatVector, Reshape)
+from ckeras.layers.embeddings import Embedding
 from ckeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                  Multiply, Subtract, add, average, concatenate, dot,
                                  maximum, minimum, multiply, subtract)
+from ckeras.layers.recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from ckeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from ckeras.utils.generic_utils import deserialize_keras_object
 
 

@@ -10,14 +10,16 @@ from ckeras.models import Model, Sequential
 from ckeras.utils import CustomObjectScope
 
 
-def helper_test_layer(make, input_shape, extra_inputs=0, seed=0):
+def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, make_data=None):
     """Checks one layer class through the whole contract.
 
     make(): a fresh layer; input_shape: per-sample shape (or a list of them
-    for multi-input layers)."""
+    for multi-input layers); make_data(rng, shape): an input batch (default
+    standard normal float32)."""
     rng = np.random.default_rng(seed)
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-    data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
+    make_data = make_data or (lambda r, shape: r.standard_normal(shape).astype(np.float32))
+    data = [make_data(rng, (3,) + tuple(s)) for s in shapes]
     inputs = [layers.Input(shape=s) for s in shapes]
     layer = make()
     out = layer(inputs if len(inputs) > 1 else inputs[0])
@@ -69,6 +71,11 @@ def helper_test_layer(make, input_shape, extra_inputs=0, seed=0):
     return y
 
 
+def word_ids(rng, shape):
+    """Integer ids in [0, 10) as float32 (as Keras feeds them), with zeros."""
+    return rng.integers(0, 10, shape).astype(np.float32)
+
+
 def mean_over_time(x):
     return K.mean(x, axis=1)
 
@@ -101,20 +108,47 @@ LAYERS = {
     "concatenate_axis1": (lambda: layers.Concatenate(axis=1), [(2, 3), (4, 3)]),
     "dot": (lambda: layers.Dot(axes=1), [(4,), (4,)]),
     "dot_normalized": (lambda: layers.Dot(axes=(2, 2), normalize=True), [(3, 4), (2, 4)]),
+    "embedding": (lambda: layers.Embedding(10, 3), (4,), word_ids),
+    "embedding_mask_zero": (lambda: layers.Embedding(
+        10, 5, mask_zero=True, input_length=6, embeddings_initializer="normal"), (6,),
+        word_ids),
+    "simple_rnn": (lambda: layers.SimpleRNN(3), (4, 5)),
+    "simple_rnn_seq_relu_backwards": (lambda: layers.SimpleRNN(
+        3, activation="relu", return_sequences=True, go_backwards=True), (4, 2)),
+    "gru": (lambda: layers.GRU(4), (3, 5)),
+    "gru_seq_nobias_sigmoid": (lambda: layers.GRU(
+        2, return_sequences=True, use_bias=False, recurrent_activation="sigmoid"),
+        (5, 3)),
+    "lstm": (lambda: layers.LSTM(4), (3, 5)),
+    "lstm_seq_backwards": (lambda: layers.LSTM(
+        3, return_sequences=True, go_backwards=True, unit_forget_bias=False,
+        activation="relu", kernel_regularizer="l2", recurrent_constraint="max_norm"),
+        (4, 1)),
+    "time_distributed_dense": (lambda: layers.TimeDistributed(layers.Dense(3)), (4, 5)),
+    "time_distributed_lstm": (lambda: layers.TimeDistributed(layers.LSTM(2)), (2, 3, 4)),
+    "bidirectional_concat": (lambda: layers.Bidirectional(
+        layers.LSTM(3, return_sequences=True)), (4, 2)),
+    "bidirectional_sum": (lambda: layers.Bidirectional(
+        layers.GRU(3, return_sequences=True), merge_mode="sum"), (4, 2)),
+    "bidirectional_mul": (lambda: layers.Bidirectional(
+        layers.SimpleRNN(3), merge_mode="mul"), (4, 2)),
+    "bidirectional_ave": (lambda: layers.Bidirectional(
+        layers.LSTM(2), merge_mode="ave"), (3, 2)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_contract(name):
-    make, shape = LAYERS[name]
+    make, shape, *make_data = LAYERS[name]
     with CustomObjectScope({"mean_over_time": mean_over_time}):
-        helper_test_layer(make, shape)
+        helper_test_layer(make, shape, make_data=make_data[0] if make_data else None)
 
 
 def test_every_layer_is_covered_by_the_harness():
-    tested = {type(make()).__name__ for make, _ in LAYERS.values()}
+    tested = {type(make()).__name__ for make, *_ in LAYERS.values()}
+    # Recurrent and Wrapper are abstract bases (no layer of their own)
     public = {n for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
-        v, layers.Layer) and n not in ("Layer", "InputLayer")}
+        v, layers.Layer) and n not in ("Layer", "InputLayer", "Recurrent", "Wrapper")}
     assert public <= tested, public - tested
 
 
