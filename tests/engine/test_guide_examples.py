@@ -1,6 +1,6 @@
 """Every model-building example of the Keras 2 guide (seed text), with
-keras replaced by ckeras. LSTM/Embedding parts use Dense stand-ins until
-those layers land; compile/fit wait for the training issue."""
+keras replaced by ckeras (Conv2D still a Dense stand-in); compile/fit wait
+for the training issue."""
 import numpy as np
 import pytest
 
@@ -76,10 +76,12 @@ def test_functional_dense_network_and_calling_a_model():
     assert outer.layers[1] is model
 
 
-def test_multi_input_multi_output_with_dense_stand_ins():
-    main_input = Input(shape=(100,), dtype="float32", name="main_input")
-    # stand-in for Embedding + LSTM(32)
-    lstm_out = Dense(32, activation="tanh", name="lstm_stand_in")(main_input)
+def test_multi_input_multi_output_headline_model(capsys):
+    from ckeras.layers import LSTM, Embedding
+    # Headline input: meant to receive sequences of 100 integers, between 1 and 10000.
+    main_input = Input(shape=(100,), dtype="int32", name="main_input")
+    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
+    lstm_out = LSTM(32)(x)
     auxiliary_output = Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
     auxiliary_input = Input(shape=(5,), name="aux_input")
     x = ckeras.layers.concatenate([lstm_out, auxiliary_input])
@@ -89,38 +91,71 @@ def test_multi_input_multi_output_with_dense_stand_ins():
     main_output = Dense(1, activation="sigmoid", name="main_output")(x)
     model = Model(inputs=[main_input, auxiliary_input],
                   outputs=[main_output, auxiliary_output])
-    headline, extra = np.random.random((6, 100)), np.random.random((6, 5))
+    assert K.int_shape(lstm_out) == (None, 32)
+    model.summary()
+    printed = capsys.readouterr().out
+    assert "embedding_1 (Embedding)         (None, 100, 512)     5120000" in printed
+    assert "lstm_1 (LSTM)                   (None, 32)           69760" in printed
+    headline = np.random.randint(1, 10000, size=(6, 100))
+    extra = np.random.random((6, 5))
     main, aux = model.predict([headline, extra])
     assert main.shape == (6, 1) and aux.shape == (6, 1)
+    assert ((main > 0) & (main < 1)).all() and ((aux > 0) & (aux < 1)).all()
     by_name = model.predict({"main_input": headline, "aux_input": extra})
     np.testing.assert_allclose(by_name[0], main)
     assert model.output_names == ["main_output", "aux_output"]
+    # Embedding 10000*512, LSTM 4*32*(512+32+1), Dense (37*64+64), 2x 64*65, 65, 33
+    assert model.count_params() == (10000 * 512 + 4 * 32 * (512 + 32 + 1) + 1 * 33 +
+                                    37 * 64 + 64 + 2 * 64 * 65 + 65)
     clone = Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(clone.predict([headline, extra])[0], main, rtol=1e-6)
+    np.testing.assert_allclose(clone.predict([headline, extra])[0], main, rtol=1e-5)
 
 
-def test_shared_layers_and_nodes():
+def test_shared_lstm_tweet_model_and_nodes():
+    from ckeras.layers import LSTM
     tweet_a = Input(shape=(140, 256))
     tweet_b = Input(shape=(140, 256))
-    flat = ckeras.layers.Flatten()
-    shared = Dense(64)  # stand-in for the shared LSTM(64)
-    encoded_a = shared(flat(tweet_a))
-    encoded_b = shared(flat(tweet_b))
+    shared_lstm = LSTM(64)
+    encoded_a = shared_lstm(tweet_a)
+    encoded_b = shared_lstm(tweet_b)
     merged_vector = ckeras.layers.concatenate([encoded_a, encoded_b], axis=-1)
     predictions = Dense(1, activation="sigmoid")(merged_vector)
     model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
-    assert len(model.trainable_weights) == 4  # shared weights counted once
+    model.summary(print_fn=lambda line: None)
+    assert len(model.trainable_weights) == 5  # shared LSTM weights counted once
     a, b = np.random.random((2, 140, 256)), np.random.random((2, 140, 256))
-    assert model.predict([a, b]).shape == (2, 1)
+    y = model.predict([a, b])
+    assert y.shape == (2, 1)
+    ea, eb = shared_lstm(a.astype(np.float32)), shared_lstm(b.astype(np.float32))
+    W, bias = model.layers[-1].get_weights()
+    want = 1 / (1 + np.exp(-(np.concatenate([ea, eb], -1) @ W + bias)))
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
 
-    assert shared.get_output_at(0) == encoded_a
-    assert shared.get_output_at(1) == encoded_b
+    assert shared_lstm.get_output_at(0) == encoded_a
+    assert shared_lstm.get_output_at(1) == encoded_b
     with pytest.raises(AttributeError, match="multiple inbound nodes.*get_output_at"):
-        shared.output
-    single = Dense(32)
-    out = single(Input(shape=(20,)))
-    assert single.output == out
+        shared_lstm.output
+    a = Input(shape=(140, 256))
+    lstm = LSTM(32)
+    encoded_a = lstm(a)
+    assert lstm.output == encoded_a
+
+
+def test_time_distributed_model_from_the_guide():
+    from ckeras.layers import TimeDistributed
+    inputs = Input(shape=(784,))
+    x = Dense(64, activation="relu")(inputs)
+    predictions = Dense(10, activation="softmax")(x)
+    model = Model(inputs=inputs, outputs=predictions)
+    input_sequences = Input(shape=(20, 784))
+    processed_sequences = TimeDistributed(model)(input_sequences)
+    assert K.int_shape(processed_sequences) == (None, 20, 10)
+    video = Model(input_sequences, processed_sequences)
+    data = np.random.random((2, 20, 784)).astype(np.float32)
+    y = video.predict(data)
+    np.testing.assert_allclose(y.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(y[:, 7], model.predict(data[:, 7]), rtol=1e-5, atol=1e-6)
 
 
 def test_input_shape_per_node():
