@@ -32,9 +32,9 @@ build: $(EXT_STAMP)
 test: build
 	$(VPY) -m pytest -q tests
 
-# until the model engine lands, the demo is the kernel microbenchmark
+# the guide's MLP trained on the bundled digits, with the progress bar
 demo: build
-	$(VPY) -m ckeras.bench kernels
+	$(VPY) -m ckeras.demo
 
 bench: build
 	$(VPY) -m ckeras.bench kernels

@@ -133,3 +133,29 @@ cdef extern from "ckeras_kernels.h" nogil:
     void ck_embedding_backward(float *dtable, const float *dout,
                                const int64_t *idx, int64_t n_idx, int64_t V,
                                int64_t D)
+    ctypedef struct ck_conv_geom:
+        int64_t N, H, W, C
+        int64_t OH, OW
+        int64_t kh, kw
+        int64_t stride_h, stride_w
+        int64_t dilation_h, dilation_w
+        int64_t pad_top, pad_left
+        int64_t channels_first
+    void ck_im2col(float *cols, const float *x, const ck_conv_geom *g)
+    void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g)
+    int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K)
+    void ck_conv2d_forward(float *y, const float *x, const float *W,
+                           const float *b, const ck_conv_geom *g, int64_t K,
+                           int act, float alpha, float *workspace)
+    void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
+                            const float *x, const float *W, const float *y,
+                            const ck_conv_geom *g, int64_t K, int act,
+                            float alpha, float *workspace)
+    void ck_max_pool2d_forward(float *y, const float *x,
+                               const ck_conv_geom *g)
+    void ck_max_pool2d_backward(float *dx, const float *dy, const float *x,
+                                const ck_conv_geom *g)
+    void ck_avg_pool2d_forward(float *y, const float *x,
+                               const ck_conv_geom *g)
+    void ck_avg_pool2d_backward(float *dx, const float *dy,
+                                const ck_conv_geom *g)

@@ -90,6 +90,8 @@ class CallbackList(object):
         self._t_enter_batch = None
 
     def _warn_if_slow(self, deltas, hook):
+        if self._delta_t_batch <= 0.0 or max(deltas) <= 0.1:
+            return  # the median cannot exceed 0.1 s: skip computing it
         median = np.median(deltas)
         if self._delta_t_batch > 0.0 and median > 0.95 * self._delta_t_batch and median > 0.1:
             warnings.warn("Method %s() is slow compared to the batch update (%f). "

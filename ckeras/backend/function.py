@@ -13,6 +13,11 @@ from ckeras.backend.tape import stop_recording
 from ckeras.backend.tensor import SymbolicTensor, Variable
 
 
+def _call_args(layer):
+    from ckeras.engine.base_layer import _call_args as args
+    return args(type(layer))
+
+
 def _needs_training_arg(layer):
     return getattr(layer, "_call_has_training", True)
 
@@ -35,15 +40,14 @@ def evaluate(outputs, feed, training=0):
             node = layer._inbound_nodes[node_index]
             if node.inbound_layers:
                 ins = [ev(x) for x in node.input_tensors]
-                in_masks = [None if m is None else ev(m) for m in node.input_masks]
-                want = any(m is not None for m in node.output_masks)
-                outs, masks = layer._run_with_masks(ins, in_masks, node.arguments,
-                                                    training, want)
+                args = node.arguments
+                masks = getattr(node, "input_masks", None) or []
+                if any(m is not None for m in masks) and "mask" in _call_args(layer):
+                    ms = [None if m is None else ev(m) for m in masks]
+                    args = {**args, "mask": ms[0] if len(ms) == 1 else ms}
+                outs = layer._call_on_values(ins, args, training)
                 for o, v in zip(node.output_tensors, outs):
                     cache[id(o)] = v
-                for m, v in zip(node.output_masks if want else [], masks or []):
-                    if m is not None:
-                        cache[id(m)] = v
                 if key in cache:
                     return cache[key]
         if t is variables._LEARNING_PHASE:

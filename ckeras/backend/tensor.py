@@ -103,7 +103,6 @@ class SymbolicTensor:
 
     __array_priority__ = 1000
     __array_ufunc__ = None
-    _keras_mask = None  # the mask tensor of a layer output, when it has one
 
     def __init__(self, shape, dtype=None, name=None, history=None, op=None,
                  parents=()):

@@ -92,9 +92,10 @@ def run(as_json=False, repeats=21):
                      "import ckeras; import ckeras.layers, ckeras.models, ckeras.backend")})
     if as_json:
         print(json.dumps(rows, indent=2))
+    else:
+        print(f"{'workload':48} {'ckeras':>10} {'torch':>10} {'vs torch':>9}")
+        for r in rows:
+            theirs = r.get("torch_seconds")
+            print(f"{r['workload']:48} {r['seconds'] * 1e3:8.3f}ms "
+                  + (f"{theirs * 1e3:8.3f}ms {r['vs_torch']:8.2f}x" if theirs else ""))
     return rows
-
-
-if __name__ == "__main__":
-    for r in run():
-        print(r)

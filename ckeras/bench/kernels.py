@@ -47,6 +47,7 @@ class Settings:
         self.target_seconds = 0.002 if quick else 0.08  # per repeat
         self.fma_iters = 200_000 if quick else 20_000_000
         self.fma_repeats = 3 if quick else 5
+        self.settle_seconds = 0.0 if quick else 0.25
 
 
 def _py_timer(fn):
@@ -75,6 +76,10 @@ def _measure(timers, settings):
     samples = {name: [] for name in timers}
     for _ in range(settings.repeats):
         for name, timer in timers.items():
+            # let the previous timer's threads go idle first: numpy's OpenBLAS
+            # threads spin for up to ~0.1 s after a call and would otherwise
+            # take the cores from whatever is timed next
+            time.sleep(settings.settle_seconds)
             samples[name].append(timer(iters[name]))
     return {name: statistics.median(s) for name, s in samples.items()}
 
@@ -153,6 +158,30 @@ def _dense_entries(rng, settings):
         _entry("dense_gemms", f"{N}x{C}->{U} x@W, x^T@dz, dz@W^T",
                t["gemms"], flops),
     ]
+
+
+# ---- Conv2D forward + backward -------------------------------------------------
+
+def _conv_entries(rng, settings, peak):
+    """The second conv of mnist_cnn: 26x26x32 -> 24x24x64, 3x3, relu."""
+    N, H, C, K, k = (8, 10, 8, 16, 3) if settings.quick else (128, 26, 32, 64, 3)
+    OH = H - k + 1
+    shape = f"{N}x{H}x{H}x{C}->{OH}x{OH}x{K} {k}x{k} relu"
+    if not hasattr(kernels, "bench_conv2d"):
+        return [_entry("conv2d_fwd_bwd", shape, status="not built")]
+    x = _rand(rng, N, H, H, C)
+    W, b = _rand(rng, k, k, C, K, scale=(k * k * C) ** -0.5), _rand(rng, K)
+    dy = _rand(rng, N, OH, OH, K)
+    y = np.empty((N, OH, OH, K), np.float32)
+    dx, dW, db = (np.zeros_like(x), np.zeros_like(W), np.zeros_like(b))
+    ws = np.empty(max(kernels.conv2d_workspace_size(x.shape, W.shape), 1), np.float32)
+    t = _measure({"ours": lambda it: kernels.bench_conv2d(
+        x, W, b, dy, y, dx, dW, db, ws, "relu", it)}, settings)
+    flops = 3 * 2.0 * N * OH * OH * K * k * k * C
+    e = _entry("conv2d_fwd_bwd", shape, t["ours"], flops,
+               bar="peak_fraction >= 0.60")
+    e["meets_bar"] = e["gflops"] / peak >= 0.60
+    return [e]
 
 
 # ---- softmax cross-entropy ----------------------------------------------------
@@ -273,6 +302,7 @@ def collect(threads=None, quick=False):
     entries[0]["gflops"] = peak
     entries += _gemm_entries(rng, settings, peak)
     entries += _dense_entries(rng, settings)
+    entries += _conv_entries(rng, settings, peak)
     entries += _softmax_entries(rng, settings)
     entries += _optimizer_entries(rng, settings)
     for e in entries:

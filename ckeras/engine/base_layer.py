@@ -111,24 +111,16 @@ class Layer:
         return input_shape
 
     def compute_mask(self, inputs, mask=None):
-        """The output mask (Keras 2): the input mask passed through when
-        the layer supports masking (several inputs: the AND of their
-        masks), else None; a mask given to a layer that does not support
-        masking is a TypeError."""
-        masks = [m for m in to_list(mask) if m is not None] if mask is not None else []
-        if not self.supports_masking:
-            if masks:
-                raise TypeError(f"Layer {self.name} does not support masking, but was "
-                                f"passed an input_mask: {mask}")
-            return None
-        if not isinstance(mask, list):
+        """The output mask (Keras 2): the input mask passes through layers
+        that support masking; other layers refuse a mask."""
+        if self.supports_masking:
             return mask
-        if not masks:
-            return None
-        out = np.asarray(getattr(masks[0], "value", masks[0]), dtype=bool)
-        for m in masks[1:]:
-            out = out & np.asarray(getattr(m, "value", m), dtype=bool)
-        return out
+        if mask is not None and any(m is not None for m in to_list(mask)):
+            raise TypeError(f"Layer {self.name} does not support masking, but was "
+                            f"passed an input mask (from Embedding(mask_zero=True) or "
+                            f"Masking upstream); remove the mask or use a layer that "
+                            f"supports it")
+        return None
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
@@ -267,8 +259,9 @@ class Layer:
             t._uses_learning_phase = getattr(self, "uses_learning_phase", False) or any(
                 x._uses_learning_phase for x in inputs_list)
             outputs.append(t)
-        in_masks = [getattr(x, "_keras_mask", None) for x in inputs_list]
-        out_masks = self._symbolic_masks(inputs_list, in_masks, outputs, node_index)
+        in_masks, out_masks = self._symbolic_masks(inputs_list, len(outputs))
+        for t, m in zip(outputs, out_masks):
+            t._keras_mask = m
         history = [x._keras_history or (None, 0, 0) for x in inputs_list]
         Node(self, inbound_layers=[h[0] for h in history],
              node_indices=[h[1] for h in history], tensor_indices=[h[2] for h in history],
@@ -278,46 +271,24 @@ class Layer:
              arguments={k: v for k, v in kwargs.items() if k != "training"})
         return outputs if multi else outputs[0]
 
-    def _symbolic_masks(self, inputs, in_masks, outputs, node_index):
-        """Mask tensors of a symbolic call's outputs (None where unmasked).
-
-        Masks depend on data, so whether an output has one is found by
-        running compute_mask on small dummy values; the mask tensor then
-        records this node, and models compute its value as they run."""
-        n = len(outputs)
-        if all(m is None for m in in_masks) and \
-                type(self).compute_mask is Layer.compute_mask:
-            return [None] * n
-        from ckeras.backend.core import dummy
-        from ckeras.backend.tape import stop_recording
-        xs = [dummy(x._keras_shape, x.dtype, 2) for x in inputs]
-        ms = [None if m is None else dummy(m._keras_shape, "bool", 2) for m in in_masks]
-        with np.errstate(all="ignore"), stop_recording():
-            probe = self.compute_mask(unpack(xs), unpack(ms))
-        probe = probe if isinstance(probe, list) else [probe] * (1 if n == 1 else n)
-        out_masks = []
-        for i, (t, p) in enumerate(zip(outputs, probe)):
-            m = None
-            if p is not None:
-                m = SymbolicTensor((None,) + np.shape(p)[1:], dtype="bool",
-                                   name=f"{self.name}/mask_{node_index}_{i}",
-                                   history=(self, node_index, i))
-                m._is_mask = True
-            t._keras_mask = m
-            out_masks.append(m)
-        return out_masks
-
-    def _run_with_masks(self, inputs, in_masks, arguments, training, want_masks):
-        """Runs call() on concrete values with their input masks (passed as
-        ``mask=`` when call accepts it); returns (outputs, output masks)."""
-        mask = unpack(list(in_masks)) if any(m is not None for m in in_masks) else None
-        if mask is not None and "mask" in _call_args(type(self)):
-            arguments = {**arguments, "mask": mask}
-        outs = self._call_on_values(inputs, arguments, training)
-        if not want_masks:
-            return outs, None
-        masks = self.compute_mask(unpack(list(inputs)), mask)
-        return outs, (masks if isinstance(masks, list) else [masks])
+    def _symbolic_masks(self, inputs_list, n_outputs):
+        """(input masks, output masks) of a symbolic call (Keras 2): the
+        output masks are compute_mask on the symbolic inputs (deferred
+        backend ops), None where a layer's compute_mask is not symbolic.
+        A layer that does not support masking refuses a mask here."""
+        in_masks = [getattr(x, "_keras_mask", None) for x in inputs_list]
+        has = any(m is not None for m in in_masks)
+        mask = unpack(in_masks) if has else None
+        if type(self).compute_mask is Layer.compute_mask:
+            out = self.compute_mask(unpack(inputs_list), mask)
+        else:
+            try:
+                out = self.compute_mask(unpack(inputs_list), mask)
+            except Exception:  # noqa: BLE001 (a data-only compute_mask)
+                out = None
+        out = out if isinstance(out, list) else [out] * (1 if n_outputs == 1 else 0)
+        out = [m if isinstance(m, SymbolicTensor) else None for m in out]
+        return in_masks, (out + [None] * n_outputs)[:n_outputs]
 
     def assert_input_compatibility(self, inputs, shapes=None):
         if self.input_spec is None:

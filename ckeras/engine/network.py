@@ -116,9 +116,10 @@ class Network(Layer):
                     f'The name "{name}" is used {names.count(name)} times in the model '
                     f"{self.name}. All layer names should be unique.")
         self._plan = [self._plan_step(node) for node in order]
-        self._mask_steps = {id(node.outbound_layer) for node in order
-                            if any(m is not None for m in node.input_masks +
-                                   node.output_masks)}
+        # masks (Keras 2): tracked only when some layer can produce one
+        self._mask_plan = [("mask" in _call_args(type(step[0])), _may_mask(step[0]))
+                           for step in self._plan]
+        self._uses_masks = any(may for _, may in self._mask_plan)
         self._inference = None  # built on first predict
         self._input_ids = [id(x) for x in self.inputs]
         self._output_ids = [id(x) for x in self.outputs]
@@ -176,30 +177,20 @@ class Network(Layer):
         layer = node.outbound_layer
         has_training = "training" in _call_args(type(layer))
         kwargs = {k: v for k, v in node.arguments.items() if k != "training"}
-        masks = None  # or (input mask ids, output mask ids): None where unmasked
-        if any(m is not None for m in node.input_masks + node.output_masks):
-            masks = ([None if m is None else id(m) for m in node.input_masks],
-                     [None if m is None else id(m) for m in node.output_masks])
         return (layer, [id(x) for x in node.input_tensors],
-                [id(x) for x in node.output_tensors], kwargs, has_training, masks)
+                [id(x) for x in node.output_tensors], kwargs, has_training)
 
     # ---- running ----------------------------------------------------------------
     def run_graph(self, values, training=0):
         """Runs the plan on concrete input values; returns output values."""
         vals = dict(zip(self._input_ids, values))
         recording = bool(_tape.recording)
-        for layer, in_ids, out_ids, kwargs, has_training, masks in self._plan:
+        masks = {} if getattr(self, "_uses_masks", False) else None
+        for step, (layer, in_ids, out_ids, kwargs, has_training) in enumerate(self._plan):
             x = vals[in_ids[0]] if len(in_ids) == 1 else [vals[i] for i in in_ids]
             if masks is not None:
-                in_masks = [None if i is None else vals[i] for i in masks[0]]
-                want = any(i is not None for i in masks[1])
-                out, out_masks = layer._run_with_masks(to_list(x), in_masks, kwargs,
-                                                       training, want)
-                out = unpack(out)
-                for i, m in zip(masks[1], out_masks or []):
-                    if i is not None:
-                        vals[i] = m
-            elif has_training:
+                kwargs = self._apply_masks(step, layer, x, in_ids, out_ids, kwargs, masks)
+            if has_training:
                 out = layer.call(x, training=training, **kwargs)
             else:
                 out = layer.call(x, **kwargs)
@@ -210,7 +201,39 @@ class Network(Layer):
             else:
                 for i, o in zip(out_ids, out):
                     vals[i] = o
+        # the outputs' masks, for the loss (Keras 2 masks the objective)
+        self._output_masks = None if masks is None else [
+            masks.get(i) for i in self._output_ids]
         return [vals[i] for i in self._output_ids]
+
+    _produces_mask = False
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # masks are not propagated through a nested model
+
+    def reset_states(self):
+        """Resets the carried states of every stateful layer (Keras 2)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def _apply_masks(self, step, layer, x, in_ids, out_ids, kwargs, masks):
+        """Keras 2 mask propagation for one step: passes the input mask(s)
+        to call (when it takes mask=) and stores the output mask(s) from
+        layer.compute_mask. Returns the call's keyword arguments."""
+        accepts, may_mask = self._mask_plan[step]
+        in_masks = [masks.get(i) for i in in_ids]
+        in_mask = in_masks[0] if len(in_masks) == 1 else in_masks
+        has_mask = any(m is not None for m in in_masks)
+        if has_mask or may_mask:
+            out_masks = layer.compute_mask(x, in_mask if has_mask else None)
+            out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
+            for i, m in zip(out_ids, out_masks):
+                if m is not None:
+                    masks[i] = getattr(m, "value", m)
+        if accepts and has_mask:
+            kwargs = {**kwargs, "mask": in_mask}
+        return kwargs
 
     def _inference_plan(self):
         """(chain, steps): the plan as plain callables for inference.
@@ -221,7 +244,7 @@ class Network(Layer):
         with one input and one output, ``chain`` is the list of callables.
         """
         steps = []
-        for layer, in_ids, out_ids, kwargs, _, _ in self._plan:
+        for layer, in_ids, out_ids, kwargs, _ in self._plan:
             fn = None if kwargs else getattr(layer, "_infer", None)
             if fn is None:
                 fn = (lambda x, _c=layer.call, _k=kwargs: _c(x, **_k)) if kwargs else \
@@ -243,7 +266,7 @@ class Network(Layer):
 
     def run_inference(self, values):
         """Runs the graph for prediction (training off, no tape)."""
-        if self._mask_steps:
+        if getattr(self, "_uses_masks", False):
             return self.run_graph(values, 0)
         chain, steps = self._inference or self._inference_plan()
         if chain is not None:
@@ -275,7 +298,7 @@ class Network(Layer):
             raise ValueError(f"Model {self.name} expects {len(self.inputs)} inputs, got "
                              f"{len(shapes)} input shapes")
         known = dict(zip(self._input_ids, [tuple(s) for s in shapes]))
-        for layer, in_ids, out_ids, kwargs, _, _ in self._plan:
+        for layer, in_ids, out_ids, kwargs, _ in self._plan:
             s = [known[i] for i in in_ids]
             out = layer.compute_output_shape(unpack(s))
             out = out if isinstance(out, list) else [out]
@@ -286,11 +309,6 @@ class Network(Layer):
 
     def build(self, input_shape):
         self.built = True
-
-    def compute_mask(self, inputs, mask=None):
-        """Masks stay inside a model: its outputs carry none (Keras 2
-        computes them through the graph; not done here)."""
-        return None if len(self.outputs) == 1 else [None] * len(self.outputs)
 
     def assert_input_compatibility(self, inputs, shapes=None):
         shapes = shapes or [getattr(x, "_keras_shape", None) for x in inputs]
@@ -473,6 +491,15 @@ class Network(Layer):
                     for name, ni, ti in entries]
         return cls(inputs=ends(config["input_layers"]),
                    outputs=ends(config["output_layers"]), name=config.get("name"))
+
+
+def _may_mask(layer):
+    """Whether layer.compute_mask can return a mask from no input mask
+    (Embedding(mask_zero=True), Masking, a Lambda given mask=)."""
+    flag = getattr(layer, "_produces_mask", None)
+    if flag is not None:
+        return bool(flag)
+    return type(layer).compute_mask is not Layer.compute_mask
 
 
 def _unique(weights):

@@ -8,9 +8,10 @@ import numpy as np
 
 from ckeras.backend import tape as _tape
 from ckeras.engine.network import Network
+from ckeras.engine.training_loop import TrainingMixin
 
 
-class Model(Network):
+class Model(TrainingMixin, Network):
     """The functional model (``Model(inputs=..., outputs=...)``)."""
 
     def _standardize_inputs(self, x):

@@ -8,8 +8,8 @@ from ckeras.layers.embeddings import Embedding
 from ckeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                  Multiply, Subtract, add, average, concatenate, dot,
                                  maximum, minimum, multiply, subtract)
-from ckeras.layers.recurrent import GRU, LSTM, Recurrent, SimpleRNN
-from ckeras.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
+from ckeras.layers.recurrent import GRU, LSTM, SimpleRNN
+from ckeras.layers.wrappers import Bidirectional, TimeDistributed
 from ckeras.utils.generic_utils import deserialize_keras_object
 
 
@@ -29,3 +29,13 @@ def deserialize(config, custom_objects=None):
     return deserialize_keras_object(config, module_objects=objects,
                                     custom_objects=custom_objects,
                                     printable_module_name="layer")
+from ckeras.layers.convolutional import (Conv1D, Conv2D, Convolution1D,  # noqa: E402
+                                         Convolution2D, Cropping1D, Cropping2D,
+                                         UpSampling1D, UpSampling2D, ZeroPadding1D,
+                                         ZeroPadding2D)
+from ckeras.layers.pooling import (AveragePooling1D, AveragePooling2D,  # noqa: E402
+                                   AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                                   GlobalAveragePooling2D, GlobalAvgPool1D,
+                                   GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                                   GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D,
+                                   MaxPool2D, MaxPooling1D, MaxPooling2D)

@@ -2,29 +2,24 @@
 import numpy as np
 
 from ckeras import constraints, initializers, regularizers
-from ckeras.backend.recurrent_ops import embedding as _embedding_op
+from ckeras import backend as K
 from ckeras.engine.base_layer import Layer
 
 
 class Embedding(Layer):
-    """Turns integer indices into dense vectors: ``out = embeddings[ids]``.
+    """Turns integer indices into dense vectors: ``embeddings[indices]``.
 
     Args:
-        input_dim: vocabulary size; indices must be in [0, input_dim)
-            (others raise ValueError, never read out of bounds).
+        input_dim: vocabulary size (indices are in [0, input_dim)).
         output_dim: size of each vector.
-        embeddings_initializer: default 'uniform' (+-0.05).
+        embeddings_initializer: default 'uniform' (U(-0.05, 0.05)).
         embeddings_regularizer, activity_regularizer, embeddings_constraint.
-        mask_zero: index 0 is padding: the output mask is ``ids != 0``
-            (so input_dim should be vocabulary + 1).
-        input_length: fixed sequence length, when known (needed before
-            Flatten then Dense).
+        mask_zero: index 0 is padding; the output mask is ``indices != 0``
+            (so input_dim should be vocabulary size + 1).
+        input_length: fixed sequence length, when known.
 
-    Input shape: (batch, sequence_length) of integers (any dtype holding
-    integers). Output shape: (batch, sequence_length, output_dim).
-
-    Example:
-        ``Embedding(10000, 512, input_length=100)``
+    Input shape: (batch, sequence_length) integers (floats holding integers
+    are accepted). Output shape: (batch, sequence_length, output_dim).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
@@ -36,10 +31,9 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(f"Embedding layer {self.name}: {arg} must be a positive "
-                                 f"int, got {v!r}")
-        self.input_dim = int(input_dim)
-        self.output_dim = int(output_dim)
+                raise ValueError(f"Embedding {self.name}: {arg} must be a positive int, "
+                                 f"got {v!r}")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -47,31 +41,39 @@ class Embedding(Layer):
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self.input_length = input_length
+        self.embeddings = None
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer,
-                                          regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint)
         self.built = True
+
+    @property
+    def _produces_mask(self):
+        return self.mask_zero
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:
             return None
-        return np.asarray(getattr(inputs, "value", inputs)) != 0
+        return K.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if self.input_length is not None and len(shape) == 2:
-            if shape[1] not in (None, self.input_length):
-                raise ValueError(
-                    f'"input_length" is {self.input_length}, but received input has '
-                    f"shape {shape} (Embedding layer {self.name})")
-            shape = (shape[0], self.input_length)
-        return shape + (self.output_dim,)
+        if self.input_length is None:
+            return tuple(input_shape) + (self.output_dim,)
+        lengths = self.input_length if isinstance(self.input_length, (list, tuple)) \
+            else [self.input_length]
+        if len(lengths) != len(input_shape) - 1:
+            raise ValueError(f"Embedding {self.name}: input_length is {self.input_length}"
+                             f" but the input has shape {input_shape}")
+        known = tuple(s2 if s2 is not None else s1
+                      for s1, s2 in zip(lengths, input_shape[1:]))
+        return (input_shape[0],) + known + (self.output_dim,)
 
     def call(self, inputs, training=None):
-        return _embedding_op(inputs, self.embeddings)
+        return K.embedding_lookup(self.embeddings, inputs)
 
     def get_config(self):
         config = {

@@ -257,6 +257,67 @@ void ck_embedding_backward(float *dtable, const float *dout,
                            const int64_t *idx, int64_t n_idx, int64_t V,
                            int64_t D);
 
+/* ------------------------------------------------------------------ */
+/* Convolution and pooling geometry (conv.c, pool.c). The caller (the  */
+/* binding) computes output sizes and pads exactly as Keras 2 /        */
+/* TensorFlow do; the kernels take them as given. Window tap (i, j) of */
+/* output pixel (oh, ow) reads input row oh*stride_h - pad_top +       */
+/* i*dilation_h and column ow*stride_w - pad_left + j*dilation_w;      */
+/* taps outside [0,H) x [0,W) are padding (zero for conv, ignored by   */
+/* pooling). The pads after the last row/column follow from OH, OW.    */
+/* ------------------------------------------------------------------ */
+typedef struct {
+    int64_t N, H, W, C;          /* input batch, height, width, channels */
+    int64_t OH, OW;              /* output height, width */
+    int64_t kh, kw;              /* window (kernel or pool) height, width */
+    int64_t stride_h, stride_w;  /* >= 1 */
+    int64_t dilation_h, dilation_w; /* >= 1 (pooling: 1) */
+    int64_t pad_top, pad_left;   /* >= 0 */
+    int64_t channels_first;      /* 0: [N,H,W,C] (NHWC), 1: [N,C,H,W] */
+} ck_conv_geom;
+
+/* im2col (conv.c): cols[N*OH*OW, kh*kw*C], rows (n, oh, ow), columns
+ * (i, j, c), whichever layout x has; padding taps are 0. */
+void ck_im2col(float *cols, const float *x, const ck_conv_geom *g);
+/* col2im, the adjoint: dx[N,H,W,C] or [N,C,H,W] += scatter of
+ * dcols[N*OH*OW, kh*kw*C] (padding taps dropped). */
+void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g);
+
+/* Conv2D (conv.c), TensorFlow's cross-correlation:
+ *   y[n,oh,ow,k] = act(b[k] + sum_{i,j,c} x[n, ih, iw, c] W[i,j,c,k])
+ * W[kh,kw,C,K] (Keras layout), b[K] or NULL; y[N,OH,OW,K] (NHWC) or
+ * [N,K,OH,OW] (NCHW). One parallel block per image, in tiles of images
+ * fixed by the shape; each image is cut into chunks of output rows whose
+ * im2col fits in L2: im2col, one GEMM, then bias and activation while the
+ * chunk is in cache. The activation acts on the output's last axis
+ * (softmax: K for NHWC, OW for NCHW, as Keras 2 applies it). workspace:
+ * ck_conv2d_workspace_size floats, for forward and backward alike;
+ * independent of N. */
+int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K);
+void ck_conv2d_forward(float *y, const float *x, const float *W,
+                       const float *b, const ck_conv_geom *g, int64_t K,
+                       int act, float alpha, float *workspace);
+/* dz = dy * act'(y); db[K] += sum dz; dW[kh,kw,C,K] += cols^T dz;
+ * dx += col2im(dz W^T). dx or db may be NULL (not wanted). */
+void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
+                        const float *x, const float *W, const float *y,
+                        const ck_conv_geom *g, int64_t K, int act,
+                        float alpha, float *workspace);
+
+/* Pooling (pool.c) over kh x kw windows (g->dilation_* must be 1);
+ * x[N,H,W,C] or [N,C,H,W], y[N,OH,OW,C] or [N,C,OH,OW]. Padding taps are
+ * ignored: max over the valid taps, average over the count of valid taps
+ * (Keras 2 with TensorFlow). */
+void ck_max_pool2d_forward(float *y, const float *x, const ck_conv_geom *g);
+/* dx += dy routed to the first maximal tap of each window in scan order
+ * (i, then j), recomputed from x as TensorFlow does; no argmax cache. */
+void ck_max_pool2d_backward(float *dx, const float *dy, const float *x,
+                            const ck_conv_geom *g);
+void ck_avg_pool2d_forward(float *y, const float *x, const ck_conv_geom *g);
+/* dx += dy / (valid taps of the window) on each valid tap. */
+void ck_avg_pool2d_backward(float *dx, const float *dy,
+                            const ck_conv_geom *g);
+
 #ifdef __cplusplus
 }
 #endif

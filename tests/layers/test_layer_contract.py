@@ -10,17 +10,21 @@ from ckeras.models import Model, Sequential
 from ckeras.utils import CustomObjectScope
 
 
-def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, make_data=None):
+def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, int_inputs=None):
     """Checks one layer class through the whole contract.
 
     make(): a fresh layer; input_shape: per-sample shape (or a list of them
-    for multi-input layers); make_data(rng, shape): an input batch (default
-    standard normal float32)."""
+    for multi-input layers); int_inputs: feed int32 indices in
+    [0, int_inputs) instead of floats (Embedding)."""
     rng = np.random.default_rng(seed)
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-    make_data = make_data or (lambda r, shape: r.standard_normal(shape).astype(np.float32))
-    data = [make_data(rng, (3,) + tuple(s)) for s in shapes]
-    inputs = [layers.Input(shape=s) for s in shapes]
+    if int_inputs:
+        data = [rng.integers(0, int_inputs, (3,) + tuple(s)).astype(np.int32)
+                for s in shapes]
+    else:
+        data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
+    inputs = [layers.Input(shape=s, dtype="int32" if int_inputs else None)
+              for s in shapes]
     layer = make()
     out = layer(inputs if len(inputs) > 1 else inputs[0])
     model = Model(inputs=inputs, outputs=out)
@@ -71,11 +75,6 @@ def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, make_data=None)
     return y
 
 
-def word_ids(rng, shape):
-    """Integer ids in [0, 10) as float32 (as Keras feeds them), with zeros."""
-    return rng.integers(0, 10, shape).astype(np.float32)
-
-
 def mean_over_time(x):
     return K.mean(x, axis=1)
 
@@ -108,47 +107,45 @@ LAYERS = {
     "concatenate_axis1": (lambda: layers.Concatenate(axis=1), [(2, 3), (4, 3)]),
     "dot": (lambda: layers.Dot(axes=1), [(4,), (4,)]),
     "dot_normalized": (lambda: layers.Dot(axes=(2, 2), normalize=True), [(3, 4), (2, 4)]),
-    "embedding": (lambda: layers.Embedding(10, 3), (4,), word_ids),
-    "embedding_mask_zero": (lambda: layers.Embedding(
-        10, 5, mask_zero=True, input_length=6, embeddings_initializer="normal"), (6,),
-        word_ids),
+    "embedding": (lambda: layers.Embedding(7, 3), (4,), 7),
+    "embedding_mask_zero_length": (lambda: layers.Embedding(
+        5, 2, mask_zero=True, input_length=3), (3,), 5),
+    "lstm": (lambda: layers.LSTM(3), (4, 5)),
+    "lstm_seq_state_back": (lambda: layers.LSTM(
+        2, return_sequences=True, go_backwards=True,
+        activation="relu", recurrent_activation="sigmoid"), (3, 4)),
+    "lstm_nobias": (lambda: layers.LSTM(2, use_bias=False, unit_forget_bias=False,
+                                        kernel_regularizer="l2"), (3, 2)),
+    "gru": (lambda: layers.GRU(3, return_sequences=True), (4, 5)),
+    "gru_back": (lambda: layers.GRU(2, go_backwards=True, use_bias=False), (3, 4)),
     "simple_rnn": (lambda: layers.SimpleRNN(3), (4, 5)),
-    "simple_rnn_seq_relu_backwards": (lambda: layers.SimpleRNN(
-        3, activation="relu", return_sequences=True, go_backwards=True), (4, 2)),
-    "gru": (lambda: layers.GRU(4), (3, 5)),
-    "gru_seq_nobias_sigmoid": (lambda: layers.GRU(
-        2, return_sequences=True, use_bias=False, recurrent_activation="sigmoid"),
-        (5, 3)),
-    "lstm": (lambda: layers.LSTM(4), (3, 5)),
-    "lstm_seq_backwards": (lambda: layers.LSTM(
-        3, return_sequences=True, go_backwards=True, unit_forget_bias=False,
-        activation="relu", kernel_regularizer="l2", recurrent_constraint="max_norm"),
-        (4, 1)),
+    "simple_rnn_seq": (lambda: layers.SimpleRNN(
+        2, activation="relu", return_sequences=True, dropout=0.3), (3, 4)),
     "time_distributed_dense": (lambda: layers.TimeDistributed(layers.Dense(3)), (4, 5)),
-    "time_distributed_lstm": (lambda: layers.TimeDistributed(layers.LSTM(2)), (2, 3, 4)),
-    "bidirectional_concat": (lambda: layers.Bidirectional(
-        layers.LSTM(3, return_sequences=True)), (4, 2)),
-    "bidirectional_sum": (lambda: layers.Bidirectional(
-        layers.GRU(3, return_sequences=True), merge_mode="sum"), (4, 2)),
-    "bidirectional_mul": (lambda: layers.Bidirectional(
-        layers.SimpleRNN(3), merge_mode="mul"), (4, 2)),
-    "bidirectional_ave": (lambda: layers.Bidirectional(
-        layers.LSTM(2), merge_mode="ave"), (3, 2)),
+    "time_distributed_model": (lambda: layers.TimeDistributed(Sequential(
+        [layers.Dense(3, activation="relu", input_shape=(2, 5)), layers.Flatten()])),
+        (4, 2, 5)),
+    "bidirectional_lstm": (lambda: layers.Bidirectional(layers.LSTM(3)), (4, 5)),
+    "bidirectional_gru_seq_sum": (lambda: layers.Bidirectional(
+        layers.GRU(2, return_sequences=True), merge_mode="sum"), (3, 4)),
+    "bidirectional_rnn_ave": (lambda: layers.Bidirectional(
+        layers.SimpleRNN(2, return_sequences=True), merge_mode="ave"), (3, 4)),
+    "bidirectional_lstm_mul": (lambda: layers.Bidirectional(
+        layers.LSTM(2, go_backwards=True), merge_mode="mul"), (3, 4)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_contract(name):
-    make, shape, *make_data = LAYERS[name]
+    make, shape, *vocab = LAYERS[name]
     with CustomObjectScope({"mean_over_time": mean_over_time}):
-        helper_test_layer(make, shape, make_data=make_data[0] if make_data else None)
+        helper_test_layer(make, shape, int_inputs=vocab[0] if vocab else None)
 
 
 def test_every_layer_is_covered_by_the_harness():
-    tested = {type(make()).__name__ for make, *_ in LAYERS.values()}
-    # Recurrent and Wrapper are abstract bases (no layer of their own)
-    public = {n for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
-        v, layers.Layer) and n not in ("Layer", "InputLayer", "Recurrent", "Wrapper")}
+    tested = {type(entry[0]()).__name__ for entry in LAYERS.values()}
+    public = {v.__name__ for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
+        v, layers.Layer) and n not in ("Layer", "InputLayer")}
     assert public <= tested, public - tested
 
 
@@ -191,3 +188,62 @@ def test_regularization_losses():
     assert np.isclose(float(d.losses[0]), 0.01 * 6)
     d(np.ones((1, 3), np.float32))
     assert len(d.losses) == 2 and np.isclose(float(d.losses[1]), 0.01 * 2 * 9)
+
+
+# ---- convolution and pooling layers (issue 5) --------------------------------
+def abs_activation(x):
+    return K.abs(x)
+
+
+CONV_LAYERS = {
+    "conv2d": (lambda: layers.Conv2D(3, (3, 3)), (7, 6, 2)),
+    "conv2d_same_strided": (lambda: layers.Conv2D(4, (3, 2), strides=(2, 3), padding="same",
+                                                  activation="relu"), (7, 8, 3)),
+    "conv2d_dilated_nobias": (lambda: layers.Conv2D(2, 3, dilation_rate=(2, 1),
+                                                    use_bias=False), (8, 6, 2)),
+    "conv2d_channels_first": (lambda: layers.Conv2D(3, 2, padding="same",
+                                                    data_format="channels_first",
+                                                    activation="tanh"), (2, 5, 4)),
+    "conv2d_custom_act": (lambda: layers.Conv2D(
+        2, 2, activation=abs_activation, kernel_initializer="he_normal", bias_initializer="ones",
+        kernel_regularizer="l2", kernel_constraint="max_norm"), (4, 4, 1)),
+    "convolution2d_alias": (lambda: layers.Convolution2D(2, 1), (3, 3, 2)),
+    "conv1d": (lambda: layers.Conv1D(3, 3, activation="relu"), (7, 2)),
+    "conv1d_causal_dilated": (lambda: layers.Conv1D(2, 2, padding="causal",
+                                                    dilation_rate=2), (6, 3)),
+    "conv1d_same_strided": (lambda: layers.Conv1D(4, 3, strides=2, padding="same"), (7, 2)),
+    "max_pooling2d": (lambda: layers.MaxPooling2D(), (6, 7, 2)),
+    "max_pooling2d_same": (lambda: layers.MaxPooling2D((3, 2), strides=(2, 1),
+                                                       padding="same"), (7, 5, 2)),
+    "avg_pooling2d_cf": (lambda: layers.AveragePooling2D(
+        2, padding="same", data_format="channels_first"), (2, 5, 5)),
+    "avg_pooling2d": (lambda: layers.AvgPool2D((2, 3)), (4, 6, 3)),
+    "max_pooling1d": (lambda: layers.MaxPooling1D(2), (7, 3)),
+    "avg_pooling1d_same": (lambda: layers.AveragePooling1D(3, strides=2, padding="same"),
+                           (7, 3)),
+    "global_max_pooling2d": (lambda: layers.GlobalMaxPooling2D(), (3, 4, 2)),
+    "global_avg_pooling2d_cf": (lambda: layers.GlobalAveragePooling2D(
+        data_format="channels_first"), (2, 3, 4)),
+    "global_max_pooling1d": (lambda: layers.GlobalMaxPooling1D(), (5, 3)),
+    "global_avg_pooling1d": (lambda: layers.GlobalAveragePooling1D(), (5, 3)),
+    "zero_padding2d": (lambda: layers.ZeroPadding2D(((1, 2), (0, 3))), (3, 4, 2)),
+    "zero_padding2d_cf": (lambda: layers.ZeroPadding2D(1, data_format="channels_first"),
+                          (2, 3, 4)),
+    "zero_padding1d": (lambda: layers.ZeroPadding1D((2, 1)), (4, 3)),
+    "cropping2d": (lambda: layers.Cropping2D(((1, 0), (1, 2))), (5, 6, 2)),
+    "cropping2d_cf": (lambda: layers.Cropping2D(1, data_format="channels_first"),
+                      (2, 4, 5)),
+    "cropping1d": (lambda: layers.Cropping1D((1, 2)), (6, 2)),
+    "upsampling2d": (lambda: layers.UpSampling2D((2, 3)), (2, 3, 2)),
+    "upsampling2d_cf": (lambda: layers.UpSampling2D(data_format="channels_first"),
+                        (2, 3, 2)),
+    "upsampling1d": (lambda: layers.UpSampling1D(3), (4, 2)),
+}
+LAYERS.update(CONV_LAYERS)
+
+
+@pytest.mark.parametrize("name", sorted(CONV_LAYERS))
+def test_conv_layer_contract(name):
+    make, shape = CONV_LAYERS[name]
+    with CustomObjectScope({"abs_activation": abs_activation}):
+        helper_test_layer(make, shape)

@@ -1,359 +1,371 @@
-"""SimpleRNN, GRU, LSTM and Embedding layers: Keras 2 weights, outputs
-against the numpy references, gradients through the tape, masks, states,
-dropout and bad input."""
+"""Embedding and the recurrent layers (LSTM, GRU, SimpleRNN): outputs
+against the numpy references, tape gradients against the references'
+backward and float64 finite differences, masks, states, training."""
 import numpy as np
 import pytest
 
 from ckeras import backend as K
 from ckeras import layers
 from ckeras.models import Model, Sequential
-from ckeras.reference import recurrent as ref
+from ckeras.reference import embedding as ref_emb
+from ckeras.reference import recurrent as ref_rnn
 from tests.gradcheck import numeric_grad
 
-RNNS = {"lstm": layers.LSTM, "gru": layers.GRU, "simple_rnn": layers.SimpleRNN}
-GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+RNNS = {"LSTM": (layers.LSTM, ref_rnn.lstm_forward, ref_rnn.lstm_backward, 2),
+        "GRU": (layers.GRU, ref_rnn.gru_forward, ref_rnn.gru_backward, 1),
+        "SimpleRNN": (layers.SimpleRNN, ref_rnn.simple_rnn_forward,
+                      ref_rnn.simple_rnn_backward, 1)}
 
 
 @pytest.fixture(autouse=True)
 def fresh():
     K.clear_session()
-    yield
-    K.set_floatx("float32")
 
 
-def _ref_forward(kind, layer, x, mask=None, states=()):
-    w = [np.asarray(v, np.float64) for v in layer.get_weights()]
-    b = w[2] if layer.use_bias else None
-    ract = () if kind == "simple_rnn" else (layer._ract,)
-    if kind == "lstm":
-        h0, c0 = states or (None, None)
-        return ref.lstm_forward(x, w[0], w[1], b, h0, c0, mask, layer.go_backwards,
-                                layer._act, *ract)[:3]
-    h0 = states[0] if states else None
-    return ref.__dict__[f"{kind}_forward"](x, w[0], w[1], b, h0, mask, layer.go_backwards,
-                                           layer._act, *ract)[:2]
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", sorted(RNNS))
-def test_weight_shapes_order_and_names_are_keras2(kind):
-    layer = RNNS[kind](5)
-    layer.build((None, 7, 3))
-    G = GATES[kind]
-    assert [w.value.shape for w in layer.weights] == [(3, G * 5), (5, G * 5), (G * 5,)]
-    assert [w.name.split("/")[1] for w in layer.weights] == [
-        "kernel:0", "recurrent_kernel:0", "bias:0"]
-    R = layer.recurrent_kernel.value
-    # orthogonal recurrent initializer (Keras 2 default)
-    np.testing.assert_allclose(R @ R.T, np.eye(5), atol=1e-5)
-    nobias = RNNS[kind](2, use_bias=False)
-    nobias.build((None, 4, 3))
-    assert len(nobias.weights) == 2
+def _acts(kind, layer):
+    kw = {"activation": layer.activation.__name__}
+    if kind != "SimpleRNN":
+        kw["recurrent_activation"] = layer.recurrent_activation.__name__
+    return kw
 
 
-def test_lstm_unit_forget_bias():
-    layer = layers.LSTM(3, bias_initializer="zeros")
-    layer.build((None, 2, 4))
-    assert layer.get_weights()[2].tolist() == [0] * 3 + [1] * 3 + [0] * 6
-    off = layers.LSTM(3, unit_forget_bias=False)
-    off.build((None, 2, 4))
-    assert not off.get_weights()[2].any()
-
-
-def test_keras2_defaults():
-    lstm, gru, rnn = layers.LSTM(2), layers.GRU(2), layers.SimpleRNN(2)
-    c = lstm.get_config()
-    assert (c["activation"], c["recurrent_activation"], c["unit_forget_bias"],
-            c["kernel_initializer"]["class_name"], c["recurrent_initializer"]["class_name"],
-            c["dropout"], c["return_sequences"], c["implementation"]) == (
-        "tanh", "hard_sigmoid", True, "VarianceScaling", "Orthogonal", 0.0, False, 1)
-    assert gru.get_config()["recurrent_activation"] == "hard_sigmoid"
-    assert "recurrent_activation" not in rnn.get_config()
-    assert "unit_forget_bias" not in gru.get_config()
-
-
+# ---- forward against the references -----------------------------------------
 @pytest.mark.parametrize("kind", sorted(RNNS))
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_outputs_match_reference_with_mask_and_states(kind, go_backwards):
-    rng = np.random.default_rng(0)
-    n_states = 2 if kind == "lstm" else 1
-    layer = RNNS[kind](4, return_sequences=True, return_state=True,
-                       go_backwards=go_backwards)
-    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
-    mask = rng.random((3, 5)) > 0.3
-    states = [rng.standard_normal((3, 4)).astype(np.float32) for _ in range(n_states)]
-    out = layer(x, initial_state=states, mask=mask)
-    want = _ref_forward(kind, layer, x, mask, states)
+def test_rnn_matches_reference(kind, go_backwards):
+    cls, fwd, _, n_states = RNNS[kind]
+    layer = cls(4, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    x = _x((3, 5, 6))
+    out = layer(x)
+    want = fwd(x, *layer.get_weights(), go_backwards=go_backwards, **_acts(kind, layer))
+    np.testing.assert_allclose(out[0], want[0], rtol=1e-5, atol=1e-6)
+    for got, ref in zip(out[1:], want[1:1 + n_states]):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
     assert len(out) == 1 + n_states
-    for got, w in zip(out, want):
-        np.testing.assert_allclose(got, w, rtol=1e-5, atol=1e-5)
-    last = RNNS[kind](4, go_backwards=go_backwards)
-    last.build((None, 5, 2))
+    # return_sequences=False gives the last output = h_T
+    last = cls.from_config({**layer.get_config(), "return_sequences": False,
+                            "return_state": False, "name": "last"})
+    last.build((None, 5, 6))
     last.set_weights(layer.get_weights())
-    np.testing.assert_allclose(last(x), _ref_forward(kind, last, x)[1], rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(last(x), want[1], rtol=1e-5, atol=1e-6)
 
 
-def _loss_and_grads(layer, x, dy, states=(), mask=None):
-    xs = K.Tensor(x)  # a Tensor, not a Variable: layers take Variables as values
-    ss = [K.Tensor(s) for s in states]
-    with K.GradientTape() as tape:
-        out = layer(xs, initial_state=ss or None, mask=mask)
-        outs = out if isinstance(out, list) else [out]
-        loss = sum(K.sum(o * d) for o, d in zip(outs, dy))
-    return tape.gradient(loss, layer.trainable_weights + [xs] + ss)
-
-
-@pytest.mark.parametrize("kind", sorted(RNNS))
-@pytest.mark.parametrize("options", [
-    dict(return_sequences=True, return_state=True),
-    dict(go_backwards=True, return_state=True, masked=True),
-    dict(use_bias=False)])
-def test_gradients_float64_vs_finite_differences(kind, options):
-    """Tape gradients of every weight, the input and the initial states,
-    through the float64 (reference) path, against central differences."""
-    options = dict(options)
-    masked = options.pop("masked", False)
-    K.set_floatx("float64")
-    rng = np.random.default_rng(1)
-    n_states = 2 if kind == "lstm" else 1
-    layer = RNNS[kind](2, bias_initializer="normal", **options)
-    x = rng.standard_normal((2, 3, 2))
-    states = [rng.standard_normal((2, 2)) * 0.5 for _ in range(n_states)]
-    mask = np.array([[1, 0, 1], [1, 1, 0]], bool) if masked else None
-    layer(x)  # build
-    assert layer.kernel.value.dtype == np.float64
-    probe = layer(x, initial_state=states, mask=mask)
-    probe = probe if isinstance(probe, list) else [probe]
-    dy = [rng.standard_normal(np.shape(p)) for p in probe]
-    grads = _loss_and_grads(layer, x, dy, states, mask)
-    targets = [w.value for w in layer.trainable_weights] + [x] + states
-
-    def objective():
-        out = layer(x, initial_state=states, mask=mask)
-        out = out if isinstance(out, list) else [out]
-        return float(sum(np.sum(np.asarray(o) * d) for o, d in zip(out, dy)))
-    for got, target in zip(grads, targets):
-        want = numeric_grad(objective, target)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
-
-
-@pytest.mark.parametrize("kind", sorted(RNNS))
-def test_float32_kernel_gradients_match_float64_path(kind):
-    rng = np.random.default_rng(2)
-    layer32 = RNNS[kind](3, return_sequences=True, return_state=True)
-    x = rng.standard_normal((4, 5, 2)).astype(np.float32)
-    mask = rng.random((4, 5)) > 0.2
-    layer32(x)
-    dy = [rng.standard_normal(np.shape(o)).astype(np.float32) for o in layer32(x)]
-    g32 = _loss_and_grads(layer32, x, dy, mask=mask)
-    K.set_floatx("float64")
-    layer64 = RNNS[kind](3, return_sequences=True, return_state=True)
-    layer64(x.astype(np.float64))
-    layer64.set_weights(layer32.get_weights())
-    g64 = _loss_and_grads(layer64, x.astype(np.float64), [d.astype(np.float64) for d in dy],
-                          mask=mask)
-    for a, b in zip(g32, g64):
-        assert a.dtype == np.float32
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
-
-
-def test_embedding_forward_gradient_and_bounds():
-    emb = layers.Embedding(6, 3)
-    ids = np.array([[1, 2, 2], [5, 0, 1]])
-    out = emb(ids.astype(np.float32))
-    table = emb.get_weights()[0]
-    np.testing.assert_array_equal(out, table[ids])
-    dy = np.random.default_rng(0).standard_normal((2, 3, 3)).astype(np.float32)
-    with K.GradientTape() as tape:
-        loss = K.sum(emb(ids) * dy)
-    (g,) = tape.gradient(loss, emb.trainable_weights)
-    want = np.zeros_like(table)
-    np.add.at(want, ids, dy)
-    np.testing.assert_allclose(g, want, rtol=1e-6)
-    for bad in (np.array([[0, 6, 1]]), np.array([[-1, 0, 0]])):
-        with pytest.raises(ValueError, match=r"\[0, input_dim\) = \[0, 6\)"):
-            emb(bad)
-    with pytest.raises(ValueError, match="integers"):
-        emb(np.array([[0.5, 1, 1]], np.float32))
-    model = Sequential([layers.Embedding(6, 2, input_length=3)])
-    with pytest.raises(ValueError, match="input_dim"):
-        model.predict(np.array([[1, 2, 7]]))
-    K.set_floatx("float64")
-    emb64 = layers.Embedding(4, 2)
-    emb64(np.zeros((1, 2)))
-    with pytest.raises(ValueError, match=r"\[0, 4\)"):
-        emb64(np.array([[4, 0]]))
-
-
-def test_embedding_shapes_and_mask():
-    model = Sequential([layers.Embedding(1000, 64, input_length=10)])
-    assert model.output_shape == (None, 10, 64)
-    emb = layers.Embedding(5, 2, mask_zero=True)
-    assert emb.compute_mask(np.array([[0, 3, 0]])).tolist() == [[False, True, False]]
-    assert layers.Embedding(5, 2).compute_mask(np.array([[0, 1]])) is None
-
-
-def _masked_vs_truncated(build_model, lengths, T=6, vocab=20):
-    """A model over zero-padded ids must give, for each sample, what the
-    same model gives on the sample without its padding."""
-    rng = np.random.default_rng(3)
-    ids = np.zeros((len(lengths), T), np.float32)
-    for i, n in enumerate(lengths):
-        ids[i, :n] = rng.integers(1, vocab, n)
-    model = build_model(T)
-    padded = model.predict(ids)
-    short = build_model(None)
-    short.set_weights(model.get_weights())
-    for i, n in enumerate(lengths):
-        np.testing.assert_allclose(padded[i], short.predict(ids[i:i + 1, :n])[0],
-                                   rtol=1e-5, atol=1e-6)
-    return model, ids, padded
-
-
-@pytest.mark.parametrize("kind", sorted(RNNS))
-def test_mask_zero_embedding_into_rnn(kind):
-    def build(T):
-        x = layers.Input(shape=(T,))
-        h = layers.Embedding(20, 4, mask_zero=True)(x)
-        return Model(x, RNNS[kind](3)(h))
-    _masked_vs_truncated(build, [6, 2, 4, 1])
-
-
-def test_masked_steps_keep_previous_output_in_sequences():
-    x = layers.Input(shape=(5,))
-    e = layers.Embedding(20, 4, mask_zero=True)(x)
-    seq = layers.LSTM(3, return_sequences=True)(e)
-    model = Model(x, seq)
-    ids = np.array([[3, 0, 4, 0, 0]], np.float32)
-    y = model.predict(ids)[0]
-    np.testing.assert_array_equal(y[1], y[0])
-    np.testing.assert_array_equal(y[3], y[2])
-    np.testing.assert_array_equal(y[4], y[2])
-    assert not np.allclose(y[2], y[0])
-    # the mask flows on through return_sequences into a second LSTM
-    out = layers.LSTM(2)(seq)
-    assert seq._keras_mask is not None and out._keras_mask is None
-    two = Model(x, out)
-    ref_model = Model(x, layers.LSTM(2)(layers.Lambda(lambda t: t)(seq)))
-    assert two.predict(ids).shape == (1, 2) and ref_model.predict(ids).shape == (1, 2)
-
-
-def test_masking_layer_into_lstm_and_time_distributed():
-    def build(T):
-        x = layers.Input(shape=(T, 3))
-        h = layers.Masking(0.0)(x)
-        h = layers.TimeDistributed(layers.Dense(4))(h)
-        return Model(x, layers.LSTM(2)(h))
-    model = build(4)
-    rng = np.random.default_rng(0)
-    data = rng.standard_normal((2, 4, 3)).astype(np.float32)
-    data[0, 2:] = 0
-    y = model.predict(data)
-    short = build(None)
-    short.set_weights(model.get_weights())
-    np.testing.assert_allclose(y[0], short.predict(data[:1, :2])[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(y[1], short.predict(data[1:])[0], rtol=1e-5, atol=1e-6)
-    # K.function evaluates the same masked graph
-    f = K.function([model.input], [model.output])
-    np.testing.assert_allclose(f([data])[0], y, rtol=1e-6)
-
-
-def test_return_state_and_initial_state_symbolic():
-    enc_in = layers.Input(shape=(4, 3))
-    enc = layers.LSTM(5, return_state=True)
-    out, h, c = enc(enc_in)
-    assert [K.int_shape(t) for t in (out, h, c)] == [(None, 5)] * 3
-    dec_in = layers.Input(shape=(6, 2))
-    dec = layers.LSTM(5, return_sequences=True)
-    seq = dec(dec_in, initial_state=[h, c])
-    assert K.int_shape(seq) == (None, 6, 5)
-    model = Model([enc_in, dec_in], seq)
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((2, 4, 3)).astype(np.float32)
-    b = rng.standard_normal((2, 6, 2)).astype(np.float32)
-    y = model.predict([a, b])
-    _, h0, c0 = enc(a)
-    np.testing.assert_allclose(y, dec(b, initial_state=[h0, c0]), rtol=1e-5, atol=1e-6)
-    again = Model.from_config(model.get_config())
-    again.set_weights(model.get_weights())
-    np.testing.assert_allclose(again.predict([a, b]), y, rtol=1e-6)
-    # list form: layer([x, h, c])
-    np.testing.assert_allclose(dec([b, h0, c0]), y, rtol=1e-6)
-
-
-def test_initial_state_errors():
+def test_lstm_weights_layout_and_unit_forget_bias():
     lstm = layers.LSTM(3)
-    x = layers.Input(shape=(4, 2))
-    h = layers.Input(shape=(3,))
-    with pytest.raises(ValueError, match="2 state.*1 tensor"):
-        lstm(x, initial_state=[h])
-    with pytest.raises(ValueError, match=r"initial_state 1 must have shape"):
-        lstm(x, initial_state=[h, layers.Input(shape=(4,))])
-    xs = np.zeros((2, 4, 2), np.float32)
-    with pytest.raises(ValueError, match="initial_state 0 must have shape"):
-        layers.GRU(3)(xs, initial_state=[np.zeros((3, 3), np.float32)])
-    with pytest.raises(ValueError, match="1 state"):
-        layers.GRU(3)(xs, initial_state=[np.zeros((2, 3))] * 2)
+    lstm.build((None, 7, 5))
+    assert [w.name.split("/")[-1] for w in lstm.weights] == [
+        "kernel:0", "recurrent_kernel:0", "bias:0"]
+    assert [w.shape for w in lstm.get_weights()] == [(5, 12), (3, 12), (12,)]
+    assert lstm.get_weights()[2].tolist() == [0] * 3 + [1] * 3 + [0] * 6
+    gru = layers.GRU(2)
+    gru.build((None, 7, 5))
+    assert [w.shape for w in gru.get_weights()] == [(5, 6), (2, 6), (6,)]
+    rnn = layers.SimpleRNN(2, use_bias=False)
+    rnn.build((None, 7, 5))
+    assert [w.shape for w in rnn.get_weights()] == [(5, 2), (2, 2)]
 
 
-def test_bad_inputs_raise_clearly():
-    with pytest.raises(ValueError, match="expected ndim=3.*timesteps"):
-        layers.LSTM(3)(layers.Input(shape=(5,)))
-    with pytest.raises(ValueError, match="expected ndim=3"):
-        layers.LSTM(3)(np.zeros((2, 5), np.float32))
-    with pytest.raises(ValueError, match="units must be a positive int"):
-        layers.GRU(0)
-    with pytest.raises(ValueError, match="activation must be one of"):
-        layers.LSTM(2, activation="softmax")
-    with pytest.raises(ValueError, match="dropout must be in"):
-        layers.LSTM(2, dropout=1.5)
+def test_embedding_matches_reference_and_rejects_bad_indices():
+    emb = layers.Embedding(6, 3)
+    idx = np.array([[0, 5, 2], [1, 1, 4]], np.int32)
+    np.testing.assert_allclose(emb(idx), ref_emb.embedding_forward(
+        idx, emb.get_weights()[0]), rtol=0, atol=0)
+    assert np.abs(emb.get_weights()[0]).max() <= 0.05  # 'uniform' initializer
+    with pytest.raises(ValueError, match=r"\[0, 6\).*got 6"):
+        emb(np.array([[6]]))
+    with pytest.raises(ValueError, match="got -1"):
+        emb(np.array([[-1]]))
 
 
-def test_stateful_carries_state_and_reset_clears_it():
-    rng = np.random.default_rng(0)
-    model = Sequential([layers.LSTM(3, stateful=True, batch_input_shape=(2, 4, 2))])
-    a = rng.standard_normal((2, 4, 2)).astype(np.float32)
-    b = rng.standard_normal((2, 4, 2)).astype(np.float32)
-    first = model.predict(a, batch_size=2)
-    second = model.predict(b, batch_size=2)
-    lstm = model.layers[0]
-    assert len(lstm.states) == 2 and np.allclose(lstm.states[0].value, second)
-    # b after a == one long sequence a|b
-    long = layers.LSTM(3)
-    long.build((None, 8, 2))
-    long.set_weights(lstm.get_weights())
-    np.testing.assert_allclose(second, long(np.concatenate([a, b], 1)), rtol=1e-5,
-                               atol=1e-6)
-    lstm.reset_states()
-    assert not lstm.states[0].value.any() and not lstm.states[1].value.any()
-    np.testing.assert_allclose(model.predict(a, batch_size=2), first, rtol=1e-6)
-    lstm.reset_states([np.ones((2, 3)), np.zeros((2, 3))])
-    assert lstm.states[0].value.tolist() == [[1.0] * 3] * 2
-    with pytest.raises(ValueError, match="stateful with batch size 2.*batch of 3"):
-        model.predict(np.zeros((3, 4, 2)), batch_size=3)
-    with pytest.raises(ValueError, match="needs to know its batch size"):
-        layers.GRU(2, stateful=True)(layers.Input(shape=(4, 2)))
-    with pytest.raises(AttributeError, match="must be stateful"):
-        layers.GRU(2).reset_states()
+def test_rnn_2d_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="3-D input.*Reshape"):
+        layers.LSTM(2)(layers.Input(shape=(5,)))
+    lstm = layers.LSTM(2)
+    lstm(_x((1, 2, 3)))
+    with pytest.raises(ValueError, match="3-D"):
+        lstm(_x((2, 3)))
 
 
-def test_dropout_mask_fixed_across_time_and_only_in_training():
-    rnn = layers.SimpleRNN(50, activation="linear", use_bias=False, dropout=0.5,
-                           kernel_initializer="identity", recurrent_initializer="zeros",
-                           return_sequences=True)
-    x = np.ones((4, 6, 50), np.float32)
-    np.testing.assert_array_equal(rnn(x), x)  # inference: no dropout
-    y = np.asarray(rnn(x, training=True))
-    dropped = y == 0
-    assert 0.2 < dropped.mean() < 0.8
-    assert (dropped == dropped[:, :1]).all()  # same units dropped at every step
-    np.testing.assert_allclose(y[~dropped], 2.0)
+def test_keras1_style_input_dim_and_length_kwargs():
+    model = Sequential([layers.LSTM(3, input_dim=4, input_length=6),
+                        layers.Dense(1)])
+    assert model.input_shape == (None, 6, 4) and model.output_shape == (None, 1)
+    rnn = layers.SimpleRNN(2, input_dim=4)
+    assert rnn.batch_input_shape == (None, None, 4)
 
 
-def test_recurrent_dropout_is_inference_only():
-    layer = layers.LSTM(2, recurrent_dropout=0.3)
-    x = np.ones((1, 3, 2), np.float32)
-    assert np.asarray(layer(x)).shape == (1, 2)
-    assert layer.get_config()["recurrent_dropout"] == 0.3
+def test_recurrent_dropout_and_custom_activation_are_clear_errors():
     with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layer(x, training=True)
+        layers.LSTM(2, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
+        layers.GRU(2, activation="softmax")
+
+
+# ---- gradients ------------------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(RNNS))
+def test_rnn_tape_gradients_match_reference_backward(kind):
+    cls, fwd, bwd, n_states = RNNS[kind]
+    layer = cls(3, return_sequences=True, return_state=True)
+    x = _x((2, 4, 5))
+    layer.build((None, 4, 5))
+    rng = np.random.default_rng(1)
+    dhseq = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    dstates = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(n_states)]
+    xt = K.Variable(x)
+    with K.GradientTape() as tape:
+        outs = layer(xt * 1.0)  # a recorded Tensor (layers read Variables' values)
+        loss = K.sum(outs[0] * dhseq)
+        for o, d in zip(outs[1:], dstates):
+            loss = loss + K.sum(o * d)
+    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    want_out = fwd(x, *layer.get_weights(), **_acts(kind, layer))
+    want = bwd(dhseq, *dstates, want_out[-1], x, *layer.get_weights()[:2])
+    for g, w in zip(grads, want[:4]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn"])
+def test_backend_op_gradients_float64_finite_differences(kind):
+    rng = np.random.default_rng(2)
+    G = {"lstm": 4, "gru": 3, "simple_rnn": 1}[kind]
+    N, T, C, U = 2, 3, 2, 2
+    vals = [rng.standard_normal((N, T, C)), 0.5 * rng.standard_normal((C, G * U)),
+            0.5 * rng.standard_normal((U, G * U)), 0.1 * rng.standard_normal(G * U),
+            0.3 * rng.standard_normal((N, U))]
+    if kind == "lstm":
+        vals.append(0.3 * rng.standard_normal((N, U)))  # c0
+    mask = np.array([[1, 0, 1], [1, 1, 0]])
+    acts = {} if kind == "simple_rnn" else {"recurrent_activation": "sigmoid"}
+    op = getattr(K, kind)
+    w = rng.standard_normal((N, T, U))
+
+    def scalar(*a):
+        hseq, hT = op(*a, mask=mask, go_backwards=True, **acts)[:2]
+        return K.sum(hseq * w) + 0.7 * K.sum(hT)
+
+    variables = [K.Variable(v, dtype="float64") for v in vals]
+    with K.GradientTape() as tape:
+        loss = scalar(*variables)
+    grads = tape.gradient(loss, variables)
+    for i, (v, g) in enumerate(zip(vals, grads)):
+        want = numeric_grad(lambda: float(scalar(*vals)), v)
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7,
+                                   err_msg=f"{kind} input {i}")
+
+
+def test_embedding_gradient_is_scatter_add():
+    emb = layers.Embedding(5, 2)
+    idx = np.array([[1, 1, 3]], np.int32)
+    dy = _x((1, 3, 2))
+    with K.GradientTape() as tape:
+        loss = K.sum(emb(idx) * dy)
+    g = tape.gradient(loss, emb.embeddings)
+    np.testing.assert_allclose(g, ref_emb.embedding_backward(dy, idx, 5), rtol=1e-6)
+
+
+# ---- masks ----------------------------------------------------------------------
+def test_embedding_mask_zero_reaches_lstm():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    inp = layers.Input(shape=(4,), dtype="int32")
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = Model(inp, lstm(emb(inp)))
+    got = model.predict(ids)
+    want = ref_rnn.lstm_forward(emb(ids), *lstm.get_weights(), mask=ids != 0)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # masked steps repeat the previous output
+    np.testing.assert_array_equal(got[0, 2], got[0, 1])
+    # Sequential and training mode see the mask too
+    seq = Sequential([layers.Embedding(5, 3, mask_zero=True, input_length=4),
+                      layers.LSTM(2)])
+    seq.layers[0].set_weights(emb.get_weights())
+    seq.layers[1].set_weights(lstm.get_weights())
+    np.testing.assert_allclose(seq.predict(ids), want[:, -1], rtol=1e-5, atol=1e-6)
+    assert np.allclose(model.run_graph([ids], 1)[0], want, atol=1e-6)
+
+
+def test_masking_layer_reaches_gru():
+    x = _x((2, 3, 2))
+    x[0, 1] = 0.0
+    inp = layers.Input(shape=(3, 2))
+    gru = layers.GRU(2)
+    model = Model(inp, gru(layers.Masking(0.0)(inp)))
+    want = ref_rnn.gru_forward(x, *gru.get_weights(), mask=np.any(x != 0, axis=-1))[1]
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-5, atol=1e-6)
+
+
+def test_mask_into_non_masking_layer_raises():
+    inp = layers.Input(shape=(4,), dtype="int32")
+    with pytest.raises(TypeError, match="flatten.*does not support masking"):
+        layers.Flatten()(layers.Embedding(5, 3, mask_zero=True)(inp))
+    # the last output of an LSTM carries no mask: Flatten-free Dense is fine
+    out = layers.Dense(1)(layers.LSTM(2)(layers.Embedding(5, 3, mask_zero=True)(inp)))
+    assert out._keras_mask is None
+
+
+def test_nodes_store_masks_and_k_function_applies_them():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    inp = layers.Input(shape=(4,), dtype="int32")
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(2, return_sequences=True)
+    out = lstm(emb(inp))
+    assert emb.output_mask is not None and lstm.input_mask is emb.output_mask
+    assert lstm.output_mask is emb.output_mask
+    mask_fn = K.function([inp], [emb.output_mask])
+    assert np.asarray(mask_fn([ids])[0]).tolist() == (ids != 0).tolist()
+    want = Model(inp, out).predict(ids)
+    np.testing.assert_allclose(K.function([inp], [out])([ids])[0], want, rtol=1e-6)
+    np.testing.assert_array_equal(want[0, 3], want[0, 1])
+
+
+# ---- states ---------------------------------------------------------------------
+def test_initial_state_symbolic_and_eager():
+    x = _x((2, 3, 4))
+    h0, c0 = _x((2, 5), 1), _x((2, 5), 2)
+    inp = layers.Input(shape=(3, 4))
+    hi, ci = layers.Input(shape=(5,)), layers.Input(shape=(5,))
+    lstm = layers.LSTM(5, return_state=True)
+    out, h, c = lstm(inp, initial_state=[hi, ci])
+    model = Model([inp, hi, ci], [out, h, c])
+    got = model.predict([x, h0, c0])
+    want = ref_rnn.lstm_forward(x, *lstm.get_weights(), h0=h0, c0=c0)
+    for g, w in zip(got, [want[1], want[1], want[2]]):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    eager = lstm(x, initial_state=[h0, c0])
+    np.testing.assert_allclose(eager[2], want[2], rtol=1e-5, atol=1e-6)
+    clone = Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict([x, h0, c0])[2], want[2], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_stateful_carries_state_and_resets():
+    x = _x((2, 6, 3))
+    rnn = layers.SimpleRNN(4, stateful=True, batch_input_shape=(2, 3, 3))
+    model = Sequential([rnn])
+    first = model.predict(x[:, :3], batch_size=2)
+    second = model.predict(x[:, 3:], batch_size=2)
+    full = ref_rnn.simple_rnn_forward(x, *rnn.get_weights())[0]
+    np.testing.assert_allclose(first, full[:, 2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(second, full[:, 5], rtol=1e-5, atol=1e-6)
+    rnn.reset_states()
+    np.testing.assert_allclose(model.predict(x[:, 3:], batch_size=2),
+                               ref_rnn.simple_rnn_forward(x[:, 3:], *rnn.get_weights())[1],
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="batch size 2, got a batch of 1"):
+        rnn(x[:1, :3])
+    with pytest.raises(ValueError, match="fixed batch size"):
+        layers.LSTM(2, stateful=True)(layers.Input(shape=(3, 3)))
+    with pytest.raises(AttributeError, match="stateful"):
+        layers.LSTM(2).reset_states()
+
+
+# ---- dropout and training ----------------------------------------------------------
+def test_dropout_only_in_training_and_fixed_across_time():
+    lstm = layers.LSTM(3, dropout=0.5, return_sequences=True)
+    x = np.ones((64, 4, 8), np.float32)
+    np.testing.assert_allclose(lstm(x), ref_rnn.lstm_forward(x, *lstm.get_weights())[0],
+                               rtol=1e-5, atol=1e-6)
+    K.set_random_seed(0)
+    a = np.asarray(lstm(x, training=True))
+    assert not np.allclose(a, lstm(x))
+    # linear SimpleRNN with R = 0: h_t = (x_t * m) W, so a mask fixed across
+    # time gives equal outputs at every step for a constant input
+    rnn = layers.SimpleRNN(8, activation="linear", use_bias=False, dropout=0.5,
+                           recurrent_initializer="zeros", return_sequences=True)
+    y = np.asarray(rnn(x, training=True))
+    np.testing.assert_allclose(y, np.repeat(y[:, :1], 4, axis=1), rtol=1e-6)
+    assert not np.allclose(y[0, 0], y[1, 0])  # but it differs between samples
+    m = y[:, 0] @ np.linalg.inv(rnn.get_weights()[0])  # the input mask itself
+    np.testing.assert_allclose(m, np.round(m / 2) * 2, atol=1e-3)  # 0 or 1 / 0.5
+    assert 0.3 < (np.abs(m) < 1e-3).mean() < 0.7
+
+
+def test_embedding_lstm_dense_trains():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6)).astype(np.int32)
+    y = (x[:, -1] > 10).astype(np.float32)
+    model = Sequential([layers.Embedding(20, 8, input_length=6), layers.LSTM(8),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop")
+    hist = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    losses = hist.history["loss"]
+    assert losses[-1] < losses[0] - 0.05 and losses == sorted(losses, reverse=True), losses
+
+
+def test_guide_two_input_two_output_model():
+    main_input = layers.Input(shape=(100,), dtype="int32", name="main_input")
+    x = layers.Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
+    lstm_out = layers.LSTM(32)(x)
+    auxiliary_output = layers.Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
+    auxiliary_input = layers.Input(shape=(5,), name="aux_input")
+    x = layers.concatenate([lstm_out, auxiliary_input])
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu")(x)
+    main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
+    model = Model(inputs=[main_input, auxiliary_input],
+                  outputs=[main_output, auxiliary_output])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("lstm" in l for l in lines)
+    assert model.count_params() == 10000 * 512 + 4 * 32 * (512 + 32 + 1) + 33 + \
+        (38 * 64 + 2 * 65 * 64 + 65)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy",
+                  loss_weights=[1., 0.2])
+    rng = np.random.default_rng(0)
+    headline = rng.integers(0, 10000, (16, 100))
+    extra = rng.random((16, 5)).astype(np.float32)
+    labels = (rng.random((16, 1)) > 0.5).astype(np.float32)
+    hist = model.fit([headline, extra], [labels, labels], epochs=1, batch_size=8,
+                     verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+
+
+def test_masks_through_merge_layers():
+    ids_a = np.array([[1, 2, 0]], np.int32)
+    ids_b = np.array([[1, 0, 3]], np.int32)
+    a, b = layers.Input(shape=(3,), dtype="int32"), layers.Input(shape=(3,), dtype="int32")
+    emb = layers.Embedding(4, 2, mask_zero=True)
+    summed = layers.add([emb(a), emb(b)])
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = Model([a, b], lstm(summed))
+    x = emb(ids_a) + emb(ids_b)
+    want = ref_rnn.lstm_forward(x, *lstm.get_weights(), mask=(ids_a != 0) & (ids_b != 0))
+    np.testing.assert_allclose(model.predict([ids_a, ids_b]), want[0], rtol=1e-5,
+                               atol=1e-6)
+    merge = layers.Concatenate()
+    m = merge.compute_mask([x, x], [ids_a != 0, None])
+    assert m.tolist() == [[True, True, False]]
+    assert layers.Concatenate(axis=1).compute_mask(
+        [x, x], [ids_a != 0, ids_b != 0]).tolist() == [[True, True, False, True, False,
+                                                        True]]
+
+
+def test_loss_ignores_masked_timesteps():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    y = np.random.default_rng(0).standard_normal((2, 4, 1)).astype(np.float32)
+    model = Sequential([layers.Embedding(5, 3, mask_zero=True, input_length=4),
+                        layers.LSTM(2, return_sequences=True),
+                        layers.TimeDistributed(layers.Dense(1))])
+    model.compile(loss="mse", optimizer="sgd")
+    pred = model.predict(ids)
+    keep = (ids != 0).astype(np.float32)
+    se = ((pred - y) ** 2)[..., 0]
+    want = np.mean(se * keep / keep.mean())
+    np.testing.assert_allclose(model.evaluate(ids, y, verbose=0), want, rtol=1e-5)
+    # targets at masked steps do not matter, in evaluation or training
+    y2 = y.copy()
+    y2[0, 2:] = 100.0
+    np.testing.assert_allclose(model.evaluate(ids, y2, verbose=0), want, rtol=1e-5)
+    w = model.get_weights()
+    model.train_on_batch(ids, y)
+    after = model.get_weights()
+    model.set_weights(w)
+    model.train_on_batch(ids, y2)
+    for a, b in zip(after, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

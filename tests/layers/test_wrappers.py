@@ -5,6 +5,7 @@ import pytest
 from ckeras import backend as K
 from ckeras import layers
 from ckeras.models import Model, Sequential
+from ckeras.reference import recurrent as ref_rnn
 
 
 @pytest.fixture(autouse=True)
@@ -12,101 +13,76 @@ def fresh():
     K.clear_session()
 
 
-def test_time_distributed_dense_is_dense_per_step():
-    td = layers.TimeDistributed(layers.Dense(8), input_shape=(10, 16))
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def test_time_distributed_applies_the_layer_per_step_and_trains():
+    x = _x((3, 4, 5))
+    td = layers.TimeDistributed(layers.Dense(2, activation="tanh"), input_shape=(4, 5))
     model = Sequential([td])
-    assert model.output_shape == (None, 10, 8)
-    x = np.random.default_rng(0).standard_normal((3, 10, 16)).astype(np.float32)
+    assert model.output_shape == (None, 4, 2)
     W, b = td.get_weights()
-    np.testing.assert_allclose(model.predict(x), x @ W + b, rtol=1e-5, atol=1e-5)
-    assert [w.name for w in td.weights] == [w.name for w in td.layer.weights]
-    # gradients reach the inner layer's weights and the input
-    xt = K.Tensor(x)
+    np.testing.assert_allclose(model.predict(x), np.tanh(x @ W + b), rtol=1e-5,
+                               atol=1e-6)
+    xt = K.Variable(x)
     with K.GradientTape() as tape:
-        loss = K.sum(K.square(td(xt)))
-    gW, gb, gx = tape.gradient(loss, td.trainable_weights + [xt])
-    y = x @ W + b
-    np.testing.assert_allclose(gW, 2 * x.reshape(-1, 16).T @ y.reshape(-1, 8), rtol=1e-4,
-                               atol=1e-4)
-    np.testing.assert_allclose(gx, 2 * y @ W.T, rtol=1e-4, atol=1e-4)
+        loss = K.sum(td(xt * 1.0))
+    gx, gw = tape.gradient(loss, [xt, td.layer.kernel])
+    dz = 1 - np.tanh(x @ W + b) ** 2
+    np.testing.assert_allclose(gx, dz @ W.T, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gw, x.reshape(-1, 5).T @ dz.reshape(-1, 2), rtol=1e-4)
+    model.compile(loss="mse", optimizer="sgd")
+    before = model.evaluate(x, np.zeros((3, 4, 2)), verbose=0)
+    model.fit(x, np.zeros((3, 4, 2)), epochs=3, verbose=0)
+    assert model.evaluate(x, np.zeros((3, 4, 2)), verbose=0) < before
 
 
-def test_time_distributed_model():
-    x = layers.Input(shape=(6,))
-    inner = Model(x, layers.Dense(3, activation="relu")(layers.Dense(4)(x)))
-    seq = layers.Input(shape=(5, 6))
-    out = layers.TimeDistributed(inner)(seq)
-    assert K.int_shape(out) == (None, 5, 3)
-    model = Model(seq, out)
-    data = np.random.default_rng(1).standard_normal((2, 5, 6)).astype(np.float32)
-    y = model.predict(data)
-    for t in range(5):
-        np.testing.assert_allclose(y[:, t], inner.predict(data[:, t]), rtol=1e-5, atol=1e-6)
-    clone = Model.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(clone.predict(data), y, rtol=1e-6)
-
-
-def test_time_distributed_rejects_low_rank():
-    with pytest.raises(ValueError, match="min_ndim=3"):
+def test_time_distributed_rejects_rank2():
+    with pytest.raises(ValueError, match="rank >= 3"):
         layers.TimeDistributed(layers.Dense(2))(layers.Input(shape=(4,)))
-    with pytest.raises(TypeError, match="wraps a Layer"):
-        layers.TimeDistributed("dense")
 
 
 @pytest.mark.parametrize("mode", ["concat", "sum", "mul", "ave", None])
-@pytest.mark.parametrize("return_sequences", [True, False])
-def test_bidirectional_merge_modes(mode, return_sequences):
-    rng = np.random.default_rng(2)
-    bi = layers.Bidirectional(layers.LSTM(3, return_sequences=return_sequences),
-                              merge_mode=mode)
-    x = layers.Input(shape=(4, 2))
+def test_bidirectional_matches_two_references(mode):
+    x = _x((2, 5, 3))
+    bi = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode=mode)
     out = bi(x)
-    model = Model(x, out)
-    data = rng.standard_normal((2, 4, 2)).astype(np.float32)
-    y = model.predict(data)
     w = bi.get_weights()
-    assert [a.shape for a in w] == [(2, 12), (3, 12), (12,)] * 2
-    fwd, bwd = layers.LSTM(3, return_sequences=return_sequences), layers.LSTM(
-        3, return_sequences=return_sequences, go_backwards=True)
-    fwd.build((None, 4, 2))
-    bwd.build((None, 4, 2))
-    fwd.set_weights(w[:3])
-    bwd.set_weights(w[3:])
-    a, b = np.asarray(fwd(data)), np.asarray(bwd(data))
-    if return_sequences:
-        b = b[:, ::-1]
-    want = {"concat": lambda: np.concatenate([a, b], -1), "sum": lambda: a + b,
-            "mul": lambda: a * b, "ave": lambda: (a + b) / 2,
-            None: lambda: [a, b]}[mode]()
+    assert len(w) == 6 and [a.shape for a in w[:3]] == [(3, 16), (4, 16), (16,)]
+    fwd = ref_rnn.lstm_forward(x, *w[:3])[0]
+    bwd = ref_rnn.lstm_forward(x, *w[3:], go_backwards=True)[0][:, ::-1]
+    want = {"concat": np.concatenate([fwd, bwd], -1), "sum": fwd + bwd,
+            "mul": fwd * bwd, "ave": (fwd + bwd) / 2, None: [fwd, bwd]}[mode]
     if mode is None:
-        assert isinstance(y, list) and len(y) == 2
-        for got, ww in zip(y, want):
-            np.testing.assert_allclose(got, ww, rtol=1e-5, atol=1e-6)
+        assert isinstance(out, list) and len(out) == 2
+        for o, ww in zip(out, want):
+            np.testing.assert_allclose(o, ww, rtol=1e-5, atol=1e-6)
+        inp = layers.Input(shape=(5, 3))
+        outs = layers.Bidirectional(layers.LSTM(4), merge_mode=None)(inp)
+        assert [K.int_shape(o) for o in outs] == [(None, 4), (None, 4)]
     else:
-        np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
-        assert bi.output_shape == (None,) + want.shape[1:]
-    again = layers.Bidirectional.from_config(bi.get_config())
-    assert again.get_config() == bi.get_config()
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
 
 
-def test_bidirectional_with_mask_gradients_and_errors():
-    def build(T):
-        x = layers.Input(shape=(T,))
-        e = layers.Embedding(10, 3, mask_zero=True)(x)
-        return Model(x, layers.Bidirectional(layers.GRU(2))(e))
-    model = build(5)
-    ids = np.array([[3, 4, 1, 0, 0]], np.float32)
-    short = build(None)
-    short.set_weights(model.get_weights())
-    np.testing.assert_allclose(model.predict(ids), short.predict(ids[:, :3]), rtol=1e-5,
-                               atol=1e-6)
-    bi = model.layers[-1]
-    with K.GradientTape() as tape:
-        loss = K.sum(bi(np.ones((2, 3, 3), np.float32)))
-    grads = tape.gradient(loss, bi.trainable_weights)
-    assert len(grads) == 6 and all(g is not None and g.any() for g in grads)
-    with pytest.raises(ValueError, match="Invalid merge mode"):
+def test_bidirectional_gets_the_mask_and_names():
+    ids = np.array([[1, 2, 0], [3, 0, 0]], np.int32)
+    inp = layers.Input(shape=(3,), dtype="int32")
+    emb = layers.Embedding(4, 2, mask_zero=True)
+    bi = layers.Bidirectional(layers.GRU(3))
+    model = Model(inp, bi(emb(inp)))
+    w = bi.get_weights()
+    e = emb(ids)
+    fwd = ref_rnn.gru_forward(e, *w[:3], mask=ids != 0)[1]
+    bwd = ref_rnn.gru_forward(e, *w[3:], mask=ids != 0, go_backwards=True)[1]
+    np.testing.assert_allclose(model.predict(ids), np.concatenate([fwd, bwd], -1),
+                               rtol=1e-5, atol=1e-6)
+    assert bi.forward_layer.name.startswith("forward_")
+    assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards
+
+
+def test_bidirectional_bad_arguments():
+    with pytest.raises(ValueError, match="merge mode"):
         layers.Bidirectional(layers.LSTM(2), merge_mode="max")
-    with pytest.raises(NotImplementedError, match="return_state"):
-        layers.Bidirectional(layers.LSTM(2, return_state=True))
+    with pytest.raises(ValueError, match="recurrent layer"):
+        layers.Bidirectional(layers.Dense(2))

@@ -12,6 +12,8 @@ void ck_test_losses(void);
 void ck_test_optimizers(void);
 void ck_test_recurrent(void);
 void ck_test_embedding(void);
+void ck_test_conv(void);
+void ck_test_pool(void);
 
 static void run_all(void) {
     ck_test_gemm();
@@ -22,6 +24,8 @@ static void run_all(void) {
     ck_test_optimizers();
     ck_test_recurrent();
     ck_test_embedding();
+    ck_test_conv();
+    ck_test_pool();
 }
 
 int main(void) {

@@ -1,0 +1,505 @@
+/*
+ * conv.c: im2col / col2im and Conv2D forward and backward (TensorFlow's
+ * cross-correlation, Keras 2's weight layout).
+ *
+ * Geometry (ck_conv_geom, ckeras_kernels.h): x is [N,H,W,C] (NHWC) or
+ * [N,C,H,W] (NCHW); window tap (i, j) of output pixel (oh, ow) reads input
+ * row ih = oh*sh - pad_top + i*dh and column iw = ow*sw - pad_left + j*dw;
+ * taps outside the image are zeros. KC = kh*kw*C, P = OH*OW.
+ *
+ *   cols[N*P, KC]    im2col: row (n, oh, ow), column (i, j, c) -- the same
+ *                    matrix for both data formats.
+ *   W[kh,kw,C,K]     the Keras kernel, i.e. the GEMM operand [KC, K].
+ *   y                [N,OH,OW,K] (NHWC) = cols @ W
+ *                    [N,K,OH,OW] (NCHW) = per image W^T @ cols_n^T
+ *
+ * Forward:  y = act(cols @ W + b).
+ * Backward: dz = dy * act'(y); db += sum dz; dW += cols^T @ dz;
+ *           dcols = dz @ W^T; dx += col2im(dcols).
+ *
+ * Work is split by images. A tile is T images (T from the shape alone,
+ * conv_tiling) run as one ck_parallel_for with one block per image, so a
+ * core keeps its image's data in its own cache and each tile costs one
+ * fork/join. Inside a block the image's output rows are cut into chunks of
+ * `ohc` rows whose im2col matrix fits in L2 (CK_CONV_CHUNK_FLOATS); each
+ * chunk is im2col into the block's slot, one single-threaded GEMM, then
+ * bias and activation while the output is in cache (forward), or
+ * dW_n += cols^T dz, dcols = dz W^T into the same slot and a serial
+ * col2im scatter into dx[n] (backward). Backward keeps no cols between
+ * the passes: it recomputes them chunk by chunk. Each image's dW and db
+ * go to the block's own partial sums; a second parallel pass adds the
+ * tile's partials into dW and db in image order. Every sum is in a fixed
+ * order and every block owns its outputs, so the bits do not depend on
+ * the thread count. With a single image in a tile the block runs outside
+ * any parallel region and ck_sgemm parallelises itself.
+ *
+ * Workspace (ck_conv2d_workspace_size floats, the same for forward and
+ * backward, independent of N): per image of a tile, a chunk of cols, a
+ * chunk of dz (non-linear activations), a dW partial [KC*K] and a db
+ * partial [K].
+ *
+ * ck_im2col / ck_col2im (the whole batch, for tests and other callers)
+ * run in parallel: im2col blocks own output rows (n, oh); col2im blocks
+ * own input rows (n, ih) and gather every tap that reads them, in the
+ * order (i, ow, j).
+ */
+#include <string.h>
+#include "ck_internal.h"
+
+/* Floats of im2col per chunk: with the packed W and the chunk's output
+ * this stays within a core's L2 (512 KB on the dev machine). */
+#define CK_CONV_CHUNK_FLOATS ((int64_t)1 << 16)
+/* Images per tile: at most this many (a power of two, so 2, 4, 8 or 16
+ * threads share a tile evenly) and at most CK_CONV_TILE_FLOATS of
+ * workspace. */
+#define CK_CONV_MAX_TILE 16
+#define CK_CONV_TILE_FLOATS ((int64_t)1 << 21)
+
+typedef struct {
+    int64_t T;      /* images per tile */
+    int64_t ohc;    /* output rows per chunk */
+    int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
+    int64_t img;    /* NCHW only: H*W*C, an NHWC copy of x[n] / dx[n] */
+    int64_t per;    /* workspace floats per image of a tile */
+} conv_tiling;
+
+/* From the shape only, never the thread count. */
+static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
+    conv_tiling t;
+    const int64_t KC = g->kh * g->kw * g->C, row = g->OW * KC;
+    int64_t most = row > 0 ? CK_CONV_CHUNK_FLOATS / row : g->OH;
+    if (most < 1) most = 1;
+    const int64_t nchunks = g->OH > 0 ? (g->OH + most - 1) / most : 1;
+    t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
+    t.chunk = t.ohc * row;
+    t.img = g->channels_first ? g->H * g->W * g->C : 0;
+    t.per = t.chunk + t.ohc * g->OW * K + KC * K + K + 2 * t.img;
+    t.T = 1;
+    while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
+        t.T *= 2;
+    if (t.T > g->N) t.T = g->N < 1 ? 1 : g->N;
+    return t;
+}
+
+/* ---------------------------------------------------------------- */
+/* im2col                                                            */
+/* ---------------------------------------------------------------- */
+typedef struct {
+    const ck_conv_geom *g;
+    float *cols;      /* [nimg*P, KC] */
+    const float *x;   /* nimg images in g's layout */
+} im2col_ctx;
+
+/* cols rows (oh, 0..OW-1) of one NHWC image xn into row[OW, KC]. */
+static void im2col_row_nhwc(float *row, const float *xn,
+                            const ck_conv_geom *g, int64_t oh) {
+    const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
+    const int64_t KC = kh * kw * C;
+    for (int64_t ow = 0; ow < g->OW; ow++) {
+        const int64_t iw0 = ow * g->stride_w - g->pad_left;
+        for (int64_t i = 0; i < kh; i++) {
+            const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
+            float *d = row + ow * KC + i * kw * C;
+            if (ih < 0 || ih >= H) {
+                memset(d, 0, (size_t)(kw * C) * sizeof(float));
+                continue;
+            }
+            const float *xr = xn + ih * W * C;
+            if (g->dilation_w == 1) {
+                /* taps j in [jlo, jhi) are inside the row: one copy */
+                int64_t jlo = iw0 < 0 ? -iw0 : 0, jhi = W - iw0;
+                if (jhi > kw) jhi = kw;
+                if (jlo > kw) jlo = kw;
+                if (jhi < jlo) jhi = jlo;
+                if (jlo > 0) memset(d, 0, (size_t)(jlo * C) * sizeof(float));
+                if (jhi > jlo)
+                    memcpy(d + jlo * C, xr + (iw0 + jlo) * C,
+                           (size_t)((jhi - jlo) * C) * sizeof(float));
+                if (jhi < kw)
+                    memset(d + jhi * C, 0,
+                           (size_t)((kw - jhi) * C) * sizeof(float));
+            } else {
+                for (int64_t j = 0; j < kw; j++) {
+                    const int64_t iw = iw0 + j * g->dilation_w;
+                    if (iw < 0 || iw >= W)
+                        memset(d + j * C, 0, (size_t)C * sizeof(float));
+                    else
+                        memcpy(d + j * C, xr + iw * C, (size_t)C * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* The same from one NCHW image: reads plane rows, writes strided. */
+static void im2col_row_nchw(float *row, const float *xn,
+                            const ck_conv_geom *g, int64_t oh) {
+    const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
+    const int64_t KC = kh * kw * C, OW = g->OW;
+    for (int64_t ch = 0; ch < C; ch++) {
+        const float *plane = xn + ch * H * W;
+        for (int64_t i = 0; i < kh; i++) {
+            const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
+            for (int64_t j = 0; j < kw; j++) {
+                float *d = row + (i * kw + j) * C + ch;
+                const int64_t iw0 = j * g->dilation_w - g->pad_left;
+                if (ih < 0 || ih >= H) {
+                    for (int64_t ow = 0; ow < OW; ow++) d[ow * KC] = 0.0f;
+                    continue;
+                }
+                const float *xr = plane + ih * W;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const int64_t iw = iw0 + ow * g->stride_w;
+                    d[ow * KC] = (iw >= 0 && iw < W) ? xr[iw] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Output rows [oh0, oh1) of one image xn into cols[(oh1-oh0)*OW, KC]. */
+static void im2col_rows(float *cols, const float *xn, const ck_conv_geom *g,
+                        int64_t oh0, int64_t oh1) {
+    const int64_t row = g->OW * g->kh * g->kw * g->C;
+    for (int64_t oh = oh0; oh < oh1; oh++) {
+        if (g->channels_first)
+            im2col_row_nchw(cols + (oh - oh0) * row, xn, g, oh);
+        else
+            im2col_row_nhwc(cols + (oh - oh0) * row, xn, g, oh);
+    }
+}
+
+/* Block b = (n, oh): writes cols rows (n, oh, 0..OW-1). */
+static void im2col_block(void *vctx, int64_t b) {
+    const im2col_ctx *c = (const im2col_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t n = b / g->OH, oh = b % g->OH;
+    im2col_rows(c->cols + b * g->OW * g->kh * g->kw * g->C,
+                c->x + n * g->H * g->W * g->C, g, oh, oh + 1);
+}
+
+void ck_im2col(float *cols, const float *x, const ck_conv_geom *g) {
+    if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || g->kh * g->kw * g->C <= 0)
+        return;
+    im2col_ctx c = {g, cols, x};
+    ck_parallel_for(g->N * g->OH, im2col_block, &c);
+}
+
+/* ---------------------------------------------------------------- */
+/* col2im (the adjoint of im2col): gather into input rows            */
+/* ---------------------------------------------------------------- */
+typedef struct {
+    const ck_conv_geom *g;
+    float *dx;            /* nimg images in g's layout */
+    const float *dcols;   /* [nimg*P, KC] */
+} col2im_ctx;
+
+/* d[0..n) += s[0..n) */
+CK_VECTOR_CLONES static void add_into(float *restrict d,
+                                      const float *restrict s, int64_t n) {
+    for (int64_t k = 0; k < n; k++) d[k] += s[k];
+}
+
+/* Output row oh whose tap i reads input row ih, or -1. */
+static inline int64_t source_row(const ck_conv_geom *g, int64_t ih, int64_t i) {
+    const int64_t t = ih + g->pad_top - i * g->dilation_h;
+    if (t < 0 || t % g->stride_h != 0) return -1;
+    return t / g->stride_h < g->OH ? t / g->stride_h : -1;
+}
+
+/* Block b = (n, ih): dx[n, ih, :, :] += every tap that reads that row. */
+static void col2im_row_nhwc(void *vctx, int64_t b) {
+    const col2im_ctx *c = (const col2im_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t W = g->W, C = g->C, kw = g->kw, OW = g->OW;
+    const int64_t KC = g->kh * kw * C, n = b / g->H, ih = b % g->H;
+    float *dxr = c->dx + b * W * C;
+    for (int64_t i = 0; i < g->kh; i++) {
+        const int64_t oh = source_row(g, ih, i);
+        if (oh < 0) continue;
+        const float *src = c->dcols + (n * g->OH + oh) * OW * KC + i * kw * C;
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const int64_t iw0 = ow * g->stride_w - g->pad_left;
+            for (int64_t j = 0; j < kw; j++) {
+                const int64_t iw = iw0 + j * g->dilation_w;
+                if (iw >= 0 && iw < W)
+                    add_into(dxr + iw * C, src + ow * KC + j * C, C);
+            }
+        }
+    }
+}
+
+/* Block b = (n, ih), NCHW: owns dx[n, :, ih, :]. */
+static void col2im_row_nchw(void *vctx, int64_t b) {
+    const col2im_ctx *c = (const col2im_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t H = g->H, W = g->W, C = g->C, kw = g->kw, OW = g->OW;
+    const int64_t KC = g->kh * kw * C, n = b / H, ih = b % H;
+    float *dxn = c->dx + n * C * H * W + ih * W;
+    for (int64_t i = 0; i < g->kh; i++) {
+        const int64_t oh = source_row(g, ih, i);
+        if (oh < 0) continue;
+        const float *src = c->dcols + (n * g->OH + oh) * OW * KC + i * kw * C;
+        for (int64_t ch = 0; ch < C; ch++) {
+            float *dxr = dxn + ch * H * W;
+            for (int64_t j = 0; j < kw; j++) {
+                const float *s = src + j * C + ch;
+                const int64_t iw0 = j * g->dilation_w - g->pad_left;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const int64_t iw = iw0 + ow * g->stride_w;
+                    if (iw >= 0 && iw < W) dxr[iw] += s[ow * KC];
+                }
+            }
+        }
+    }
+}
+
+void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g) {
+    if (g->N <= 0 || g->H <= 0 || g->OH <= 0 || g->OW <= 0 ||
+        g->kh * g->kw * g->C <= 0)
+        return;
+    col2im_ctx c = {g, dx, dcols};
+    ck_parallel_for(g->N * g->H,
+                    g->channels_first ? col2im_row_nchw : col2im_row_nhwc, &c);
+}
+
+/* Serial scatter of output rows [oh0, oh1) of one NHWC image:
+ * dxn += col2im(dcols[(oh1-oh0)*OW, KC]), taps in order (oh, ow, i, j). */
+static void col2im_rows(float *dxn, const float *dcols, const ck_conv_geom *g,
+                        int64_t oh0, int64_t oh1) {
+    const int64_t H = g->H, W = g->W, C = g->C, kh = g->kh, kw = g->kw;
+    const int64_t KC = kh * kw * C;
+    for (int64_t oh = oh0; oh < oh1; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) {
+            const float *src = dcols + ((oh - oh0) * g->OW + ow) * KC;
+            for (int64_t i = 0; i < kh; i++) {
+                const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
+                if (ih < 0 || ih >= H) continue;
+                for (int64_t j = 0; j < kw; j++) {
+                    const int64_t iw = ow * g->stride_w - g->pad_left + j * g->dilation_w;
+                    const float *s = src + (i * kw + j) * C;
+                    if (iw >= 0 && iw < W) add_into(dxn + (ih * W + iw) * C, s, C);
+                }
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- */
+/* Conv2D                                                            */
+/* ---------------------------------------------------------------- */
+int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K) {
+    const conv_tiling t = conv_tiles(g, K);
+    return t.T * t.per;
+}
+
+/* Activation of rows x cols floats in place (linear: nothing). Called
+ * inside a block, so ck_activation_forward runs serially on this core. */
+static void act_forward(float *y, int64_t rows, int64_t cols, int act,
+                        float alpha) {
+    if (act != CK_ACT_LINEAR) ck_activation_forward(y, y, rows, cols, act, alpha);
+}
+
+typedef struct {
+    const ck_conv_geom *g;
+    int64_t K, n0;          /* filters, first image of the tile */
+    conv_tiling t;
+    float *y, *dx, *dW, *db; /* whole-batch outputs (NULL: not wanted) */
+    const float *x, *W, *b, *dy, *yin;
+    int act;
+    float alpha;
+    float *ws;
+} conv_ctx;
+
+/* Workspace of tile image t: [cols chunk | dz chunk | dW partial KC*K |
+ * db partial K | NCHW: x[n] as NHWC | dx[n] as NHWC]. */
+static float *slot(const conv_ctx *c, int64_t t) { return c->ws + t * c->t.per; }
+static float *slot_img(const conv_ctx *c, int64_t t) {
+    return slot(c, t) + c->t.per - 2 * c->t.img;
+}
+
+/* dst[cols, rows] = src[rows, cols]^T (add: +=), in 32x32 blocks. */
+static void transpose(float *restrict dst, const float *restrict src,
+                      int64_t rows, int64_t cols, int add) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 32)
+        for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+            const int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows;
+            const int64_t c1 = c0 + 32 < cols ? c0 + 32 : cols;
+            for (int64_t cc = c0; cc < c1; cc++)
+                for (int64_t r = r0; r < r1; r++)
+                    dst[cc * rows + r] = (add ? dst[cc * rows + r] : 0.0f) +
+                                         src[r * cols + cc];
+        }
+}
+
+/* NCHW images are im2col'd (and col2im'd) through an NHWC copy in the
+ * block's slot: contiguous channel runs instead of plane-strided ones. */
+static ck_conv_geom nhwc_view(const ck_conv_geom *g) {
+    ck_conv_geom h = *g;
+    h.channels_first = 0;
+    return h;
+}
+
+/* Forward of image n0 + t, chunk by chunk. */
+static void conv_forward_image(void *vctx, int64_t t) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t KC = g->kh * g->kw * g->C;
+    const ck_conv_geom gl = nhwc_view(g);
+    const float *xn = c->x + n * g->H * g->W * g->C;
+    float *yn = c->y + n * P * K, *cols = slot(c, t);
+    if (g->channels_first) {  /* x[n] [C, H*W] -> NHWC [H*W, C] */
+        transpose(slot_img(c, t), xn, g->C, g->H * g->W, 0);
+        xn = slot_img(c, t);
+    }
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        im2col_rows(cols, xn, &gl, oh0, oh1);
+        if (!g->channels_first) {
+            /* y[p0:p0+rows, K] = cols[rows, KC] @ W[KC, K], + b, act */
+            float *yc = yn + p0 * K;
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, K, KC, 1.0f, cols, KC,
+                     c->W, K, 0.0f, yc, K);
+            if (c->b)
+                for (int64_t r = 0; r < rows; r++) add_into(yc + r * K, c->b, K);
+            act_forward(yc, rows, K, c->act, c->alpha);
+        } else {
+            /* y[K, p0:p0+rows] (row stride P) = W^T[K, KC] @ cols^T */
+            ck_sgemm(CK_TRANS, CK_TRANS, K, rows, KC, 1.0f, c->W, K, cols,
+                     KC, 0.0f, yn + p0, P);
+            for (int64_t k = 0; k < K; k++) {
+                float *yk = yn + k * P + p0;
+                if (c->b) {
+                    const float bk = c->b[k];
+                    for (int64_t r = 0; r < rows; r++) yk[r] += bk;
+                }
+                act_forward(yk, oh1 - oh0, OW, c->act, c->alpha);
+            }
+        }
+    }
+}
+
+void ck_conv2d_forward(float *y, const float *x, const float *W,
+                       const float *b, const ck_conv_geom *g, int64_t K,
+                       int act, float alpha, float *workspace) {
+    if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
+    conv_ctx c = {g, K, 0, conv_tiles(g, K), y, NULL, NULL, NULL, x, W, b,
+                  NULL, NULL, act, alpha, workspace};
+    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
+        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
+        ck_parallel_for(nt, conv_forward_image, &c);
+    }
+}
+
+/* Backward of image n0 + t, chunk by chunk: dz, the image's db and dW
+ * partials, dx[n]. */
+static void conv_backward_image(void *vctx, int64_t t) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t KC = g->kh * g->kw * g->C;
+    const int cf = (int)g->channels_first;
+    float *cols = slot(c, t), *dzc = cols + c->t.chunk;
+    float *dWp = dzc + c->t.ohc * OW * K, *dbp = dWp + KC * K;
+    const float *dyn = c->dy + n * P * K, *yn = c->yin + n * P * K;
+    const ck_conv_geom gl = nhwc_view(g);
+    const int64_t HW = g->H * g->W, C = g->C;
+    const float *xn = c->x + n * HW * C;
+    float *dxn = c->dx ? c->dx + n * HW * C : NULL;
+    if (cf && KC > 0) {  /* NHWC copies: x[n] in, dx[n] accumulated */
+        float *xs = slot_img(c, t), *dxs = xs + c->t.img;
+        transpose(xs, xn, C, HW, 0);
+        xn = xs;
+        if (dxn) memset(dxs, 0, (size_t)(HW * C) * sizeof(float));
+    }
+    float *dxl = cf && dxn ? slot_img(c, t) + c->t.img : dxn;
+    if (c->db)
+        for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        /* dz of the chunk: NHWC [rows, K], NCHW [K, rows]; row stride ldz */
+        const float *dz = cf ? dyn + p0 : dyn + p0 * K;
+        int64_t ldz = cf ? P : K;
+        if (c->act != CK_ACT_LINEAR) {
+            /* dz = dy * act'(y), along y's last axis */
+            memset(dzc, 0, (size_t)(rows * K) * sizeof(float));
+            if (!cf)
+                ck_activation_backward(dzc, dz, yn + p0 * K, rows, K, c->act,
+                                       c->alpha);
+            else
+                for (int64_t k = 0; k < K; k++)
+                    ck_activation_backward(dzc + k * rows, dz + k * P,
+                                           yn + k * P + p0, oh1 - oh0, OW,
+                                           c->act, c->alpha);
+            dz = dzc;
+            ldz = cf ? rows : K;
+        }
+        /* db partial: pixels in order, chunk after chunk */
+        if (c->db) {
+            if (!cf) {
+                for (int64_t r = 0; r < rows; r++) add_into(dbp, dz + r * ldz, K);
+            } else {
+                for (int64_t k = 0; k < K; k++) {
+                    float s = 0.0f;
+                    for (int64_t r = 0; r < rows; r++) s += dz[k * ldz + r];
+                    dbp[k] += s;
+                }
+            }
+        }
+        if (KC <= 0) continue;
+        im2col_rows(cols, xn, &gl, oh0, oh1);
+        /* dWp[KC, K] (+)= cols^T[KC, rows] @ dz[rows, K] */
+        const float beta = oh0 == 0 ? 0.0f : 1.0f;
+        ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
+                 cols, KC, dz, ldz, beta, dWp, K);
+        if (!dxn) continue;
+        /* dcols[rows, KC] = dz[rows, K] @ W^T[K, KC], into the cols slot */
+        ck_sgemm(cf ? CK_TRANS : CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz,
+                 ldz, c->W, K, 0.0f, cols, KC);
+        col2im_rows(dxl, cols, &gl, oh0, oh1);
+    }
+    if (cf && dxn && KC > 0)  /* dx[n] [C, H*W] += NHWC [H*W, C]^T */
+        transpose(dxn, dxl, HW, C, 1);
+}
+
+/* Block of CK_ELEMENTWISE_BLOCK elements of dW (then db): add the tile's
+ * partials in image order. */
+typedef struct {
+    const conv_ctx *c;
+    int64_t nt, nW;  /* images in the tile, KC*K */
+} reduce_ctx;
+
+static void conv_reduce_block(void *vctx, int64_t blk) {
+    const reduce_ctx *r = (const reduce_ctx *)vctx;
+    const conv_ctx *c = r->c;
+    const int64_t n = r->nW + (c->db ? c->K : 0);
+    const int64_t e0 = blk * CK_ELEMENTWISE_BLOCK;
+    const int64_t e1 = e0 + CK_ELEMENTWISE_BLOCK < n ? e0 + CK_ELEMENTWISE_BLOCK : n;
+    for (int64_t e = e0; e < e1; e++) {
+        /* element e of [dW | db]; partials at the same offset per image */
+        const int64_t off = c->t.chunk + c->t.ohc * c->g->OW * c->K + e;
+        float s = 0.0f;
+        for (int64_t t = 0; t < r->nt; t++) s += slot(c, t)[off];
+        if (e < r->nW) c->dW[e] += s;
+        else c->db[e - r->nW] += s;
+    }
+}
+
+void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
+                        const float *x, const float *W, const float *y,
+                        const ck_conv_geom *g, int64_t K, int act,
+                        float alpha, float *workspace) {
+    if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
+    conv_ctx c = {g, K, 0, conv_tiles(g, K), NULL, dx, dW, db, x, W, NULL,
+                  dy, y, act, alpha, workspace};
+    const int64_t KC = g->kh * g->kw * g->C;
+    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
+        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
+        ck_parallel_for(nt, conv_backward_image, &c);
+        reduce_ctx r = {&c, nt, KC * K};
+        ck_parallel_for(ck_nblocks(KC * K + (db ? K : 0), CK_ELEMENTWISE_BLOCK),
+                        conv_reduce_block, &r);
+    }
+}
