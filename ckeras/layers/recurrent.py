@@ -112,6 +112,10 @@ class Recurrent(Layer):
 
     def build(self, input_shape):
         shape = self._seq_shape(input_shape)
+        if shape[0] is None and self.stateful:
+            # called on arrays, the engine drops the batch axis; the layer's own
+            # batch_input_shape (Keras 2 asks for it on stateful layers) has it
+            shape = (getattr(self, "batch_input_shape", None) or (None,))[:1] + shape[1:]
         input_dim, u, g = shape[-1], self.units, self._GATES
         if input_dim is None:
             raise ValueError(f"{type(self).__name__} layer {self.name} needs a known "
@@ -162,7 +166,30 @@ class Recurrent(Layer):
     def __call__(self, inputs, initial_state=None, **kwargs):
         if initial_state is not None:
             inputs = to_list(inputs) + to_list(initial_state)
+        if isinstance(inputs, (list, tuple)) and len(inputs) > 1:
+            self._check_initial_state(inputs[0], inputs[1:])
         return super().__call__(inputs, **kwargs)
+
+    def _check_initial_state(self, x, states):
+        """Count and (batch, units) shapes of initial states, checked when
+        the layer is called (on Input tensors as on arrays), as Keras 2."""
+        def shape_of(t):
+            shape = getattr(t, "_keras_shape", None)
+            return tuple(shape) if shape is not None else np.shape(getattr(t, "value", t))
+        name = f"{type(self).__name__} layer {self.name}"
+        if len(states) != self._STATES:
+            raise ValueError(
+                f"{name} has {self._STATES} state(s) but was given {len(states)} "
+                f"initial state tensor(s); pass initial_state as a list of "
+                f"{self._STATES} tensor(s) of shape (batch, units={self.units})")
+        batch = shape_of(x)[0] if len(shape_of(x)) else None
+        for i, s in enumerate(states):
+            got = shape_of(s)
+            if len(got) != 2 or got[1] != self.units or (
+                    None not in (batch, got[0]) and got[0] != batch):
+                raise ValueError(
+                    f"{name}: initial_state {i} must have shape (batch, units) = "
+                    f"{(batch, self.units)}, got {got}")
 
     def call(self, inputs, mask=None, training=None, initial_state=None):
         if isinstance(inputs, list):

@@ -131,6 +131,10 @@ class Bidirectional(Wrapper):
         return [self.forward_layer, self.backward_layer]
 
     def build(self, input_shape):
+        batch = getattr(self, "batch_input_shape", None)
+        if batch is not None and input_shape[0] is None:
+            # called on arrays: the stateful inner layers need the batch size
+            input_shape = (batch[0],) + tuple(input_shape[1:])
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
         self.built = True

@@ -369,3 +369,69 @@ def test_loss_ignores_masked_timesteps():
     model.train_on_batch(ids, y2)
     for a, b in zip(after, model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_initial_state_wrong_count_or_shape_raises_when_called():
+    x = layers.Input(shape=(4, 2))
+    h, c = layers.Input(shape=(3,)), layers.Input(shape=(3,))
+    with pytest.raises(ValueError, match="has 2 state.*given 1 initial state"):
+        layers.LSTM(3)(x, initial_state=[h])
+    with pytest.raises(ValueError, match=r"initial_state 0 must have shape .*\(None, 4\)"):
+        layers.LSTM(3)(x, initial_state=[layers.Input(shape=(4,)), c])
+    with pytest.raises(ValueError, match="has 1 state.*given 2"):
+        layers.GRU(3)([x, h, c])
+    arrays = np.zeros((2, 4, 2), np.float32)
+    with pytest.raises(ValueError, match=r"= \(2, 3\), got \(3, 3\)"):
+        layers.GRU(3)(arrays, initial_state=[np.zeros((3, 3), np.float32)])
+    assert K.int_shape(layers.LSTM(3)(x, initial_state=[h, c])) == (None, 3)
+
+
+def test_stateful_layer_called_on_arrays_uses_its_batch_input_shape():
+    x = np.random.default_rng(0).standard_normal((2, 3, 2)).astype(np.float32)
+    lstm = layers.LSTM(3, stateful=True, batch_input_shape=(2, 3, 2))
+    first = np.asarray(lstm(x))
+    assert not np.allclose(np.asarray(lstm(x)), first)  # the state carried over
+    lstm.reset_states()
+    np.testing.assert_allclose(lstm(x), first, rtol=1e-6)
+    bi = layers.Bidirectional(layers.GRU(2, stateful=True), batch_input_shape=(2, 3, 2))
+    assert np.asarray(bi(x)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("kind", sorted(RNNS))
+@pytest.mark.parametrize("options", [
+    dict(return_sequences=True, return_state=True),
+    dict(go_backwards=True, return_state=True, masked=True),
+    dict(use_bias=False)])
+def test_layer_tape_gradients_float64_vs_finite_differences(kind, options):
+    """Through the layer and the tape: every weight, the input and the
+    initial states, float64 (reference path), against central differences."""
+    options = dict(options)
+    masked = options.pop("masked", False)
+    K.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(1)
+        layer = RNNS[kind][0](2, bias_initializer="normal", **options)
+        x = rng.standard_normal((2, 3, 2))
+        states = [rng.standard_normal((2, 2)) * 0.5 for _ in range(
+            RNNS[kind][3])]
+        mask = np.array([[1, 0, 1], [1, 1, 0]], bool) if masked else None
+
+        def run(xx, ss):
+            out = layer(xx, initial_state=ss, mask=mask)
+            return out if isinstance(out, list) else [out]
+        probe = run(x, states)
+        assert layer.kernel.value.dtype == np.float64
+        dy = [rng.standard_normal(np.shape(p)) for p in probe]
+        xt, st = K.Tensor(x), [K.Tensor(s) for s in states]
+        with K.GradientTape() as tape:
+            loss = sum(K.sum(o * d) for o, d in zip(run(xt, st), dy))
+        grads = tape.gradient(loss, layer.trainable_weights + [xt] + st)
+
+        def objective():
+            return float(sum(np.sum(np.asarray(o) * d) for o, d in zip(run(x, states), dy)))
+        targets = [w.value for w in layer.trainable_weights] + [x] + states
+        for got, target in zip(grads, targets):
+            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
+                                       atol=1e-7)
+    finally:
+        K.set_floatx("float32")
