@@ -66,3 +66,5 @@ def _install_operators(cls):
 _install_operators(Tensor)
 _install_operators(SymbolicTensor)
 del _install_operators, _array_ops, _math_ops
+from ckeras.backend.conv_ops import (conv1d, conv2d, cropping_2d, pool1d,  # noqa: E402
+                                     pool2d, resize_images, spatial_2d_padding)

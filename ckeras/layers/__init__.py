@@ -26,3 +26,12 @@ def deserialize(config, custom_objects=None):
     return deserialize_keras_object(config, module_objects=objects,
                                     custom_objects=custom_objects,
                                     printable_module_name="layer")
+from ckeras.layers.convolutional import (Conv1D, Conv2D, Convolution1D,  # noqa: E402
+                                         Convolution2D, Cropping2D, UpSampling2D,
+                                         ZeroPadding2D)
+from ckeras.layers.pooling import (AveragePooling1D, AveragePooling2D,  # noqa: E402
+                                   AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                                   GlobalAveragePooling2D, GlobalAvgPool1D,
+                                   GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                                   GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D,
+                                   MaxPool2D, MaxPooling1D, MaxPooling2D)
