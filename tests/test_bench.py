@@ -21,6 +21,7 @@ EXPECTED = {
     "sgemm": "sgemm",
     "dense_fwd_bwd": "dense_forward",
     "dense_gemms": "dense_forward",
+    "conv2d_fwd_bwd": "conv2d_forward",
     "softmax_xent_fwd_bwd": "softmax_xent_forward",
     "sgd_momentum": "sgd_update",
     "sgd_nesterov": "sgd_update",

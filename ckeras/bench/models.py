@@ -11,10 +11,15 @@ W1: the guide's MLP, 20 -> 64 relu -> Dropout(0.5) -> 64 relu ->
     nesterov=True), 1,000 samples, batch 128.
 W2: Keras's mnist_mlp, 784 -> 512 relu -> Dropout(0.2) -> 512 relu ->
     Dropout(0.2) -> 10 softmax, RMSprop, batch 128, 60,000 samples.
+W3: Keras's mnist_cnn, 28x28x1 -> Conv2D(32, 3x3, relu) -> Conv2D(64,
+    3x3, relu) -> MaxPooling2D -> Dropout(0.25) -> Flatten -> 128 relu ->
+    Dropout(0.5) -> 10 softmax, SGD(lr=0.01, momentum=0.9), batch 128,
+    1,024 samples.
 
 Rows: workload, framework, samples_per_s (median epoch), epoch_s, gflops
-(6 FLOPs per weight per sample: forward, input-gradient and
-weight-gradient GEMMs), peak_rss_mb.
+(3x the forward multiply-adds x 2: forward, input-gradient and
+weight-gradient products; for the MLPs 6 FLOPs per weight per sample),
+peak_rss_mb.
 """
 import json
 import os
@@ -28,7 +33,17 @@ WORKLOADS = {
     "W1": dict(din=20, hidden=64, drop=0.5, n=1000, batch=128, opt="sgd", epochs=30),
     "W2": dict(din=784, hidden=512, drop=0.2, n=60000, batch=128, opt="rmsprop",
                epochs=3),
+    "W3": dict(cnn=True, din=(28, 28, 1), n=1024, batch=128, opt="sgd_momentum",
+               epochs=2),
 }
+
+
+def _flops_per_sample(w):
+    if not w.get("cnn"):
+        return 6 * _n_weights(w)
+    macs = (26 * 26 * 32 * 9 * 1 + 24 * 24 * 64 * 9 * 32  # the two convs
+            + 12 * 12 * 64 * 128 + 128 * 10)              # the two Dense
+    return 6 * macs
 
 
 def _n_weights(w):
@@ -38,14 +53,15 @@ def _n_weights(w):
 
 def _data(w):
     rng = np.random.default_rng(0)
-    x = rng.random((w["n"], w["din"]), dtype=np.float32)
+    din = w["din"] if isinstance(w["din"], tuple) else (w["din"],)
+    x = rng.random((w["n"],) + din, dtype=np.float32)
     y = rng.integers(0, 10, w["n"])
     return x, y
 
 
 def _run_ckeras(w):
     from ckeras import backend as K
-    from ckeras.layers import Dense, Dropout
+    from ckeras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
     from ckeras.models import Sequential
     from ckeras.optimizers import SGD, RMSprop
     from ckeras.utils import to_categorical
@@ -55,12 +71,20 @@ def _run_ckeras(w):
     np.random.seed(0)
     x, y = _data(w)
     y = to_categorical(y, 10)
-    h = w["hidden"]
-    model = Sequential([Dense(h, activation="relu", input_dim=w["din"]),
-                        Dropout(w["drop"]), Dense(h, activation="relu"),
-                        Dropout(w["drop"]), Dense(10, activation="softmax")])
-    opt = (SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True) if w["opt"] == "sgd"
-           else RMSprop())
+    if w.get("cnn"):
+        model = Sequential([
+            Conv2D(32, (3, 3), activation="relu", input_shape=w["din"]),
+            Conv2D(64, (3, 3), activation="relu"), MaxPooling2D((2, 2)),
+            Dropout(0.25), Flatten(), Dense(128, activation="relu"), Dropout(0.5),
+            Dense(10, activation="softmax")])
+    else:
+        h = w["hidden"]
+        model = Sequential([Dense(h, activation="relu", input_dim=w["din"]),
+                            Dropout(w["drop"]), Dense(h, activation="relu"),
+                            Dropout(w["drop"]), Dense(10, activation="softmax")])
+    opt = {"sgd": lambda: SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True),
+           "sgd_momentum": lambda: SGD(lr=0.01, momentum=0.9),
+           "rmsprop": RMSprop}[w["opt"]]()
     model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
     times = []
     for _ in range(w["epochs"] + 1):
@@ -76,14 +100,23 @@ def _run_torch(w):
     torch.set_num_threads(2)
     torch.manual_seed(0)
     x, y = _data(w)
-    x, y = torch.from_numpy(x), torch.from_numpy(y)
-    h = w["hidden"]
     nn = torch.nn
-    model = nn.Sequential(nn.Linear(w["din"], h), nn.ReLU(), nn.Dropout(w["drop"]),
-                          nn.Linear(h, h), nn.ReLU(), nn.Dropout(w["drop"]),
-                          nn.Linear(h, 10))
+    if w.get("cnn"):  # NCHW, torch's native layout
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        model = nn.Sequential(nn.Conv2d(w["din"][2], 32, 3), nn.ReLU(),
+                              nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Dropout(0.25), nn.Flatten(), nn.Linear(12 * 12 * 64, 128),
+                              nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    else:
+        h = w["hidden"]
+        model = nn.Sequential(nn.Linear(w["din"], h), nn.ReLU(), nn.Dropout(w["drop"]),
+                              nn.Linear(h, h), nn.ReLU(), nn.Dropout(w["drop"]),
+                              nn.Linear(h, 10))
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
     if w["opt"] == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    elif w["opt"] == "sgd_momentum":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
         opt = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
@@ -136,7 +169,7 @@ def _has_torch():
         return False
 
 
-def run(as_json=False, workloads=("W1", "W2"), frameworks=None):
+def run(as_json=False, workloads=("W1", "W2", "W3"), frameworks=None):
     """Runs the workloads; prints a table (or JSON); returns the rows."""
     if frameworks is None:
         frameworks = ["ckeras"] + (["torch"] if _has_torch() else [])
@@ -149,7 +182,7 @@ def run(as_json=False, workloads=("W1", "W2"), frameworks=None):
             sps = w["n"] / epoch
             rows.append({"workload": name, "framework": fw,
                          "samples_per_s": round(sps, 1), "epoch_s": round(epoch, 4),
-                         "gflops": round(6 * _n_weights(w) * sps / 1e9, 2),
+                         "gflops": round(_flops_per_sample(w) * sps / 1e9, 2),
                          "peak_rss_mb": round(r["peak_rss_mb"], 1)})
     peak = _fma_peak()
     for row in rows:

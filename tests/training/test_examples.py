@@ -77,3 +77,10 @@ def test_one_sgd_step_matches_torch():
             tm[2].weight.detach().numpy().T, tm[2].bias.detach().numpy()]
     for a, b in zip(w1, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_mnist_cnn_example_learns_digits(capsys):
+    history, score = _run("mnist_cnn.py", epochs=3, batch_size=32, n_train=256,
+                          n_test=100)
+    _falls(history)
+    assert score[1] > 0.5  # chance is 0.1; the full run reaches ~0.98
