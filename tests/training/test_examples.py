@@ -84,3 +84,8 @@ def test_mnist_cnn_example_learns_digits(capsys):
                           n_test=100)
     _falls(history)
     assert score[1] > 0.5  # chance is 0.1; the full run reaches ~0.98
+
+
+def test_vgg_like_convnet_example_learns(capsys):
+    history, _ = _run("vgg_like_convnet.py", epochs=2)
+    _falls(history)
