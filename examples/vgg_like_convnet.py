@@ -1,6 +1,6 @@
-"""The guide's "VGG-like convnet" (类似 VGG 的卷积神经网络), with `keras`
-replaced by `ckeras`. Dummy data: the loss falls (the net memorizes the 100
-random samples), test accuracy stays near chance."""
+"""The Keras 2 guide's "VGG-like convnet" (类似VGG的卷积神经网络), with
+`keras` replaced by `ckeras`. Dummy data: random images and labels, so
+the loss falls (the net memorises) while accuracy means nothing."""
 import numpy as np
 
 import ckeras
@@ -9,10 +9,10 @@ from ckeras.models import Sequential
 from ckeras.optimizers import SGD
 
 
-def main(epochs=10, verbose=1):
+def main(epochs=10, verbose=1, num_samples=100):
     # Generate dummy data
-    x_train = np.random.random((100, 100, 100, 3))
-    y_train = ckeras.utils.to_categorical(np.random.randint(10, size=(100, 1)),
+    x_train = np.random.random((num_samples, 100, 100, 3))
+    y_train = ckeras.utils.to_categorical(np.random.randint(10, size=(num_samples, 1)),
                                           num_classes=10)
     x_test = np.random.random((20, 100, 100, 3))
     y_test = ckeras.utils.to_categorical(np.random.randint(10, size=(20, 1)),
@@ -41,9 +41,8 @@ def main(epochs=10, verbose=1):
 
     history = model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=verbose)
     score = model.evaluate(x_test, y_test, batch_size=32, verbose=verbose)
-    print("Test set's loss: ", score)
     return history, score
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

@@ -252,3 +252,60 @@ def bench_dense(x, W, b, dy, y, dx, dW, db, workspace, activation, iters,
     s.act = activation_code(activation)
     s.alpha = alpha
     return _time_body(_dense_body, &s, iters)
+
+
+# ---- Conv2D: one forward + backward step -----------------------------------
+
+cdef struct _conv_step:
+    float *y
+    float *dx
+    float *dW
+    float *db
+    float *workspace
+    const float *x
+    const float *W
+    const float *b
+    const float *dy
+    ck_conv_geom g
+    int64_t K
+    int act
+    float alpha
+
+
+cdef void _conv_body(const void *vctx) noexcept nogil:
+    cdef const _conv_step *s = <const _conv_step *>vctx
+    ck_conv2d_forward(s.y, s.x, s.W, s.b, &s.g, s.K, s.act, s.alpha,
+                      s.workspace)
+    ck_conv2d_backward(s.dx, s.dW, s.db, s.dy, s.x, s.W, s.y, &s.g, s.K,
+                       s.act, s.alpha, s.workspace)
+
+
+def bench_conv2d(x, W, b, dy, y, dx, dW, db, workspace, activation, iters,
+                 strides=(1, 1), padding="valid", dilation=(1, 1),
+                 data_format="channels_last", alpha=1.0):
+    """Mean seconds of one Conv2D step, conv2d_forward(..., out=y) then
+    conv2d_backward(dy, x, W, y, ..., dx=dx, dW=dW, db=db,
+    workspace=workspace), timed over `iters` steps. b and db, or dx, may
+    be None. The gradients accumulate over the steps."""
+    conv2d_forward(x, W, b, strides, padding, dilation, data_format,
+                   activation, alpha, out=y, workspace=workspace)  # checks
+    conv2d_backward(dy, x, W, y, strides, padding, dilation, data_format,
+                    activation, alpha, has_bias=b is not None,
+                    need_dx=dx is not None, dx=dx, dW=dW, db=db,
+                    workspace=workspace)
+    cdef _conv_step s
+    s.g = _geometry(_shp(<cnp.ndarray>x), (W.shape[0], W.shape[1]), strides,
+                    padding, dilation, data_format, False)
+    s.y = _fptr(<cnp.ndarray>y)
+    s.dx = _fptr_or_null(dx)
+    s.dW = _fptr(<cnp.ndarray>dW)
+    s.db = _fptr_or_null(db)
+    s.workspace = _fptr(<cnp.ndarray>workspace)
+    s.x = _fptr(<cnp.ndarray>x)
+    s.W = _fptr(<cnp.ndarray>W)
+    s.b = _fptr_or_null(b)
+    s.dy = _fptr(<cnp.ndarray>dy)
+    s.K = W.shape[3]
+    s.act = activation_code(activation)
+    s.alpha = alpha
+    return _time_body(_conv_body, &s, iters)

@@ -14,6 +14,8 @@ from ckeras.backend.array_ops import (batch_flatten, cast, concatenate, expand_d
                                       zeros_like)
 from ckeras.backend.config import (backend, epsilon, floatx, image_data_format,
                                    set_epsilon, set_floatx, set_image_data_format)
+from ckeras.backend.conv_ops import (conv2d, conv2d_bias_act, pool2d, resize_images,
+                                    spatial_2d_padding, spatial_padding)
 from ckeras.backend.function import Function, function, gradients
 from ckeras.backend.math_ops import (abs, add, all, any, argmax, argmin, batch_dot, clip,
                                      cos, cumsum, divide, dot, equal, exp, greater,
@@ -27,6 +29,7 @@ from ckeras.backend.nn_ops import (ACTIVATIONS, activation, bias_add,
                                    in_train_phase, l2_normalize, relu, selu,
                                    set_random_seed, sigmoid, softmax, softplus, softsign,
                                    sparse_categorical_crossentropy, tanh)
+from ckeras.backend.recurrent_ops import embedding_lookup, gru, lstm, simple_rnn
 from ckeras.backend.tape import GradientTape, stop_recording
 from ckeras.backend.tensor import SymbolicTensor, Tensor, Variable
 from ckeras.backend.threads import get_num_threads, set_num_threads
@@ -66,5 +69,3 @@ def _install_operators(cls):
 _install_operators(Tensor)
 _install_operators(SymbolicTensor)
 del _install_operators, _array_ops, _math_ops
-from ckeras.backend.conv_ops import (conv1d, conv2d, cropping_2d, pool1d,  # noqa: E402
-                                     pool2d, resize_images, spatial_2d_padding)

@@ -13,6 +13,11 @@ from ckeras.backend.tape import stop_recording
 from ckeras.backend.tensor import SymbolicTensor, Variable
 
 
+def _call_args(layer):
+    from ckeras.engine.base_layer import _call_args as args
+    return args(type(layer))
+
+
 def _needs_training_arg(layer):
     return getattr(layer, "_call_has_training", True)
 
@@ -35,7 +40,12 @@ def evaluate(outputs, feed, training=0):
             node = layer._inbound_nodes[node_index]
             if node.inbound_layers:
                 ins = [ev(x) for x in node.input_tensors]
-                outs = layer._call_on_values(ins, node.arguments, training)
+                args = node.arguments
+                masks = getattr(node, "input_masks", None) or []
+                if any(m is not None for m in masks) and "mask" in _call_args(layer):
+                    ms = [None if m is None else ev(m) for m in masks]
+                    args = {**args, "mask": ms[0] if len(ms) == 1 else ms}
+                outs = layer._call_on_values(ins, args, training)
                 for o, v in zip(node.output_tensors, outs):
                     cache[id(o)] = v
                 if key in cache:

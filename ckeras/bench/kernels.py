@@ -6,10 +6,7 @@ CLOCK_MONOTONIC). Its peers run in the same process, interleaved with it
 repeat by repeat so that machine noise hits both alike: numpy.matmul for
 each GEMM shape, the three bare GEMMs of a Dense step for the fused Dense
 kernel, and the numpy references (``ckeras/reference``) for the loss and
-optimizer kernels, timed with time.perf_counter. The Conv2D step
-(conv2d_fwd_bwd: forward then backward, mnist_cnn's second conv) is timed
-from Python with time.perf_counter and measured against the FMA peak
-(no peer). Every time is the median
+optimizer kernels, timed with time.perf_counter. Every time is the median
 over the repeats of the mean seconds per call within one repeat.
 
 One entry per kernel (a row of the table, an object of the JSON list):
@@ -163,39 +160,27 @@ def _dense_entries(rng, settings):
     ]
 
 
-# ---- Conv2D forward + backward ---------------------------------------------
+# ---- Conv2D forward + backward -------------------------------------------------
 
 def _conv_entries(rng, settings, peak):
-    """The second conv of mnist_cnn: one training step (forward, then
-    backward into dx, dW, db), timed from Python with preallocated buffers."""
-    N, H, W, C, K = (4, 10, 10, 8, 16) if settings.quick else (128, 26, 26, 32, 64)
-    kh = kw = 3
-    OH, OW = H - kh + 1, W - kw + 1
-    shape = f"{N}x{H}x{W}x{C}->{OH}x{OW}x{K} 3x3 relu"
-    if not hasattr(kernels, "conv2d_forward"):
+    """The second conv of mnist_cnn: 26x26x32 -> 24x24x64, 3x3, relu."""
+    N, H, C, K, k = (8, 10, 8, 16, 3) if settings.quick else (128, 26, 32, 64, 3)
+    OH = H - k + 1
+    shape = f"{N}x{H}x{H}x{C}->{OH}x{OH}x{K} {k}x{k} relu"
+    if not hasattr(kernels, "bench_conv2d"):
         return [_entry("conv2d_fwd_bwd", shape, status="not built")]
-    x, Wt = _rand(rng, N, H, W, C), _rand(rng, kh, kw, C, K, scale=(kh * kw * C) ** -0.5)
-    b, dy = _rand(rng, K), _rand(rng, N, OH, OW, K)
-    y = np.empty((N, OH, OW, K), np.float32)
-    dx, dW, db = (np.zeros_like(x), np.zeros_like(Wt), np.zeros_like(b))
-    ws = np.empty(max(kernels.conv2d_workspace_size(x.shape, Wt.shape), 1), np.float32)
-
-    def step():
-        kernels.conv2d_forward(x, Wt, b, activation="relu", out=y, workspace=ws)
-        kernels.conv2d_backward(dy, x, Wt, y, activation="relu", dx=dx, dW=dW, db=db,
-                                workspace=ws)
-
-    # the first calls of a small shape are slow (~0.5 ms instead of ~0.1 ms
-    # for the first ~100 at --quick): warm up for 0.2 s before timing
-    t0 = time.perf_counter()
-    for _ in range(200):
-        step()
-        if time.perf_counter() - t0 > 0.2:
-            break
-    t = _measure({"ours": _py_timer(step)}, settings)
-    flops = 3 * 2.0 * N * OH * OW * K * kh * kw * C
-    e = _entry("conv2d_fwd_bwd", shape, t["ours"], flops, bar="peak_fraction >= 0.60")
-    e["meets_bar"] = peak > 0 and e["gflops"] / peak >= 0.60
+    x = _rand(rng, N, H, H, C)
+    W, b = _rand(rng, k, k, C, K, scale=(k * k * C) ** -0.5), _rand(rng, K)
+    dy = _rand(rng, N, OH, OH, K)
+    y = np.empty((N, OH, OH, K), np.float32)
+    dx, dW, db = (np.zeros_like(x), np.zeros_like(W), np.zeros_like(b))
+    ws = np.empty(max(kernels.conv2d_workspace_size(x.shape, W.shape), 1), np.float32)
+    t = _measure({"ours": lambda it: kernels.bench_conv2d(
+        x, W, b, dy, y, dx, dW, db, ws, "relu", it)}, settings)
+    flops = 3 * 2.0 * N * OH * OH * K * k * k * C
+    e = _entry("conv2d_fwd_bwd", shape, t["ours"], flops,
+               bar="peak_fraction >= 0.60")
+    e["meets_bar"] = e["gflops"] / peak >= 0.60
     return [e]
 
 

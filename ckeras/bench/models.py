@@ -12,13 +12,13 @@ W1: the guide's MLP, 20 -> 64 relu -> Dropout(0.5) -> 64 relu ->
 W2: Keras's mnist_mlp, 784 -> 512 relu -> Dropout(0.2) -> 512 relu ->
     Dropout(0.2) -> 10 softmax, RMSprop, batch 128, 60,000 samples.
 W3: Keras's mnist_cnn, 28x28x1 -> Conv2D(32, 3x3, relu) -> Conv2D(64,
-    3x3, relu) -> MaxPooling2D -> Dropout(0.25) -> Flatten -> 128 relu ->
-    Dropout(0.5) -> 10 softmax, SGD(lr=0.01, momentum=0.9), batch 128,
-    1,024 samples.
+    3x3, relu) -> MaxPooling2D(2x2) -> Dropout(0.25) -> Flatten ->
+    Dense(128, relu) -> Dropout(0.5) -> 10 softmax, SGD(lr=0.01,
+    momentum=0.9), batch 128, 1,024 samples (small, to keep the run short).
 
 Rows: workload, framework, samples_per_s (median epoch), epoch_s, gflops
-(3x the forward multiply-adds x 2: forward, input-gradient and
-weight-gradient products; for the MLPs 6 FLOPs per weight per sample),
+(6 FLOPs per weight per sample for the MLPs: forward, input-gradient and
+weight-gradient GEMMs; 3x the forward multiply-adds x 2 for the CNN),
 peak_rss_mb.
 """
 import json
@@ -33,17 +33,17 @@ WORKLOADS = {
     "W1": dict(din=20, hidden=64, drop=0.5, n=1000, batch=128, opt="sgd", epochs=30),
     "W2": dict(din=784, hidden=512, drop=0.2, n=60000, batch=128, opt="rmsprop",
                epochs=3),
-    "W3": dict(cnn=True, din=(28, 28, 1), n=1024, batch=128, opt="sgd_momentum",
-               epochs=2),
+    "W3": dict(cnn=True, din=784, n=1024, batch=128, opt="sgd_momentum", epochs=2),
 }
 
 
 def _flops_per_sample(w):
-    if not w.get("cnn"):
-        return 6 * _n_weights(w)
-    macs = (26 * 26 * 32 * 9 * 1 + 24 * 24 * 64 * 9 * 32  # the two convs
-            + 12 * 12 * 64 * 128 + 128 * 10)              # the two Dense
-    return 6 * macs
+    """Training FLOPs per sample: 3 x (2 x forward multiply-adds)."""
+    if w.get("cnn"):
+        forward = (26 * 26 * 32 * 9 * 1 + 24 * 24 * 64 * 9 * 32 + 12 * 12 * 64 * 128
+                   + 128 * 10)
+        return 6.0 * forward
+    return 6.0 * _n_weights(w)
 
 
 def _n_weights(w):
@@ -53,15 +53,33 @@ def _n_weights(w):
 
 def _data(w):
     rng = np.random.default_rng(0)
-    din = w["din"] if isinstance(w["din"], tuple) else (w["din"],)
-    x = rng.random((w["n"],) + din, dtype=np.float32)
+    x = rng.random((w["n"], w["din"]), dtype=np.float32)
     y = rng.integers(0, 10, w["n"])
+    if w.get("cnn"):
+        x = x.reshape(w["n"], 28, 28, 1)
     return x, y
+
+
+def _ckeras_cnn():
+    from ckeras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+    from ckeras.models import Sequential
+    return Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+                       Conv2D(64, (3, 3), activation="relu"),
+                       MaxPooling2D(pool_size=(2, 2)), Dropout(0.25), Flatten(),
+                       Dense(128, activation="relu"), Dropout(0.5),
+                       Dense(10, activation="softmax")])
+
+
+def _torch_cnn(nn):
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+                         nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
+                         nn.Linear(128, 10))
 
 
 def _run_ckeras(w):
     from ckeras import backend as K
-    from ckeras.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+    from ckeras.layers import Dense, Dropout
     from ckeras.models import Sequential
     from ckeras.optimizers import SGD, RMSprop
     from ckeras.utils import to_categorical
@@ -72,19 +90,15 @@ def _run_ckeras(w):
     x, y = _data(w)
     y = to_categorical(y, 10)
     if w.get("cnn"):
-        model = Sequential([
-            Conv2D(32, (3, 3), activation="relu", input_shape=w["din"]),
-            Conv2D(64, (3, 3), activation="relu"), MaxPooling2D((2, 2)),
-            Dropout(0.25), Flatten(), Dense(128, activation="relu"), Dropout(0.5),
-            Dense(10, activation="softmax")])
+        model = _ckeras_cnn()
     else:
         h = w["hidden"]
         model = Sequential([Dense(h, activation="relu", input_dim=w["din"]),
                             Dropout(w["drop"]), Dense(h, activation="relu"),
                             Dropout(w["drop"]), Dense(10, activation="softmax")])
-    opt = {"sgd": lambda: SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True),
-           "sgd_momentum": lambda: SGD(lr=0.01, momentum=0.9),
-           "rmsprop": RMSprop}[w["opt"]]()
+    opt = (SGD(lr=0.01, decay=1e-6, momentum=0.9, nesterov=True) if w["opt"] == "sgd"
+           else SGD(lr=0.01, momentum=0.9) if w["opt"] == "sgd_momentum"
+           else RMSprop())
     model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
     times = []
     for _ in range(w["epochs"] + 1):
@@ -101,22 +115,19 @@ def _run_torch(w):
     torch.manual_seed(0)
     x, y = _data(w)
     nn = torch.nn
-    if w.get("cnn"):  # NCHW, torch's native layout
+    if w.get("cnn"):  # torch is channels-first
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        model = nn.Sequential(nn.Conv2d(w["din"][2], 32, 3), nn.ReLU(),
-                              nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Dropout(0.25), nn.Flatten(), nn.Linear(12 * 12 * 64, 128),
-                              nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+        model = _torch_cnn(nn)
     else:
         h = w["hidden"]
         model = nn.Sequential(nn.Linear(w["din"], h), nn.ReLU(), nn.Dropout(w["drop"]),
                               nn.Linear(h, h), nn.ReLU(), nn.Dropout(w["drop"]),
                               nn.Linear(h, 10))
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    if w["opt"] == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
-    elif w["opt"] == "sgd_momentum":
+    if w["opt"] == "sgd_momentum":
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    elif w["opt"] == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     else:
         opt = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()

@@ -111,6 +111,15 @@ class Layer:
         return input_shape
 
     def compute_mask(self, inputs, mask=None):
+        """The output mask (Keras 2): the input mask passes through layers
+        that support masking; other layers refuse a mask."""
+        if self.supports_masking:
+            return mask
+        if mask is not None and any(m is not None for m in to_list(mask)):
+            raise TypeError(f"Layer {self.name} does not support masking, but was "
+                            f"passed an input mask (from Embedding(mask_zero=True) or "
+                            f"Masking upstream); remove the mask or use a layer that "
+                            f"supports it")
         return None
 
     def get_config(self):
@@ -250,13 +259,36 @@ class Layer:
             t._uses_learning_phase = getattr(self, "uses_learning_phase", False) or any(
                 x._uses_learning_phase for x in inputs_list)
             outputs.append(t)
+        in_masks, out_masks = self._symbolic_masks(inputs_list, len(outputs))
+        for t, m in zip(outputs, out_masks):
+            t._keras_mask = m
         history = [x._keras_history or (None, 0, 0) for x in inputs_list]
         Node(self, inbound_layers=[h[0] for h in history],
              node_indices=[h[1] for h in history], tensor_indices=[h[2] for h in history],
              input_tensors=inputs_list, output_tensors=outputs,
              input_shapes=shapes, output_shapes=[tuple(s) for s in out_shapes],
+             input_masks=in_masks, output_masks=out_masks,
              arguments={k: v for k, v in kwargs.items() if k != "training"})
         return outputs if multi else outputs[0]
+
+    def _symbolic_masks(self, inputs_list, n_outputs):
+        """(input masks, output masks) of a symbolic call (Keras 2): the
+        output masks are compute_mask on the symbolic inputs (deferred
+        backend ops), None where a layer's compute_mask is not symbolic.
+        A layer that does not support masking refuses a mask here."""
+        in_masks = [getattr(x, "_keras_mask", None) for x in inputs_list]
+        has = any(m is not None for m in in_masks)
+        mask = unpack(in_masks) if has else None
+        if type(self).compute_mask is Layer.compute_mask:
+            out = self.compute_mask(unpack(inputs_list), mask)
+        else:
+            try:
+                out = self.compute_mask(unpack(inputs_list), mask)
+            except Exception:  # noqa: BLE001 (a data-only compute_mask)
+                out = None
+        out = out if isinstance(out, list) else [out] * (1 if n_outputs == 1 else 0)
+        out = [m if isinstance(m, SymbolicTensor) else None for m in out]
+        return in_masks, (out + [None] * n_outputs)[:n_outputs]
 
     def assert_input_compatibility(self, inputs, shapes=None):
         if self.input_spec is None:

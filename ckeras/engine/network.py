@@ -116,6 +116,10 @@ class Network(Layer):
                     f'The name "{name}" is used {names.count(name)} times in the model '
                     f"{self.name}. All layer names should be unique.")
         self._plan = [self._plan_step(node) for node in order]
+        # masks (Keras 2): tracked only when some layer can produce one
+        self._mask_plan = [("mask" in _call_args(type(step[0])), _may_mask(step[0]))
+                           for step in self._plan]
+        self._uses_masks = any(may for _, may in self._mask_plan)
         self._inference = None  # built on first predict
         self._input_ids = [id(x) for x in self.inputs]
         self._output_ids = [id(x) for x in self.outputs]
@@ -181,8 +185,11 @@ class Network(Layer):
         """Runs the plan on concrete input values; returns output values."""
         vals = dict(zip(self._input_ids, values))
         recording = bool(_tape.recording)
-        for layer, in_ids, out_ids, kwargs, has_training in self._plan:
+        masks = {} if getattr(self, "_uses_masks", False) else None
+        for step, (layer, in_ids, out_ids, kwargs, has_training) in enumerate(self._plan):
             x = vals[in_ids[0]] if len(in_ids) == 1 else [vals[i] for i in in_ids]
+            if masks is not None:
+                kwargs = self._apply_masks(step, layer, x, in_ids, out_ids, kwargs, masks)
             if has_training:
                 out = layer.call(x, training=training, **kwargs)
             else:
@@ -194,7 +201,39 @@ class Network(Layer):
             else:
                 for i, o in zip(out_ids, out):
                     vals[i] = o
+        # the outputs' masks, for the loss (Keras 2 masks the objective)
+        self._output_masks = None if masks is None else [
+            masks.get(i) for i in self._output_ids]
         return [vals[i] for i in self._output_ids]
+
+    _produces_mask = False
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # masks are not propagated through a nested model
+
+    def reset_states(self):
+        """Resets the carried states of every stateful layer (Keras 2)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def _apply_masks(self, step, layer, x, in_ids, out_ids, kwargs, masks):
+        """Keras 2 mask propagation for one step: passes the input mask(s)
+        to call (when it takes mask=) and stores the output mask(s) from
+        layer.compute_mask. Returns the call's keyword arguments."""
+        accepts, may_mask = self._mask_plan[step]
+        in_masks = [masks.get(i) for i in in_ids]
+        in_mask = in_masks[0] if len(in_masks) == 1 else in_masks
+        has_mask = any(m is not None for m in in_masks)
+        if has_mask or may_mask:
+            out_masks = layer.compute_mask(x, in_mask if has_mask else None)
+            out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
+            for i, m in zip(out_ids, out_masks):
+                if m is not None:
+                    masks[i] = getattr(m, "value", m)
+        if accepts and has_mask:
+            kwargs = {**kwargs, "mask": in_mask}
+        return kwargs
 
     def _inference_plan(self):
         """(chain, steps): the plan as plain callables for inference.
@@ -227,6 +266,8 @@ class Network(Layer):
 
     def run_inference(self, values):
         """Runs the graph for prediction (training off, no tape)."""
+        if getattr(self, "_uses_masks", False):
+            return self.run_graph(values, 0)
         chain, steps = self._inference or self._inference_plan()
         if chain is not None:
             x = values[0]
@@ -450,6 +491,15 @@ class Network(Layer):
                     for name, ni, ti in entries]
         return cls(inputs=ends(config["input_layers"]),
                    outputs=ends(config["output_layers"]), name=config.get("name"))
+
+
+def _may_mask(layer):
+    """Whether layer.compute_mask can return a mask from no input mask
+    (Embedding(mask_zero=True), Masking, a Lambda given mask=)."""
+    flag = getattr(layer, "_produces_mask", None)
+    if flag is not None:
+        return bool(flag)
+    return type(layer).compute_mask is not Layer.compute_mask
 
 
 def _unique(weights):

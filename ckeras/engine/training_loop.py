@@ -336,6 +336,12 @@ class TrainingMixin:
     def _weighted_loss(self, i, y_true, y_pred, sw):
         """Keras 2's weighted objective of output i (a backend scalar)."""
         score = self.loss_functions[i](y_true, y_pred)
+        masks = getattr(self, "_output_masks", None)
+        if masks is not None and masks[i] is not None:
+            # Keras 2: masked steps count zero, the rest are rescaled
+            m = np.asarray(masks[i]).astype(K.floatx())
+            if m.ndim == np.ndim(getattr(score, "value", score)) and m.mean() > 0:
+                score = score * (m / m.mean())
         if sw is None:
             return K.mean(score)
         nd = np.ndim(getattr(score, "value", score))

@@ -4,9 +4,12 @@ from ckeras.engine.input_layer import Input, InputLayer
 from ckeras.engine.input_spec import InputSpec
 from ckeras.layers.core import (Activation, ActivityRegularization, Dense, Dropout,
                                 Flatten, Lambda, Masking, Permute, RepeatVector, Reshape)
+from ckeras.layers.embeddings import Embedding
 from ckeras.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum,
                                  Multiply, Subtract, add, average, concatenate, dot,
                                  maximum, minimum, multiply, subtract)
+from ckeras.layers.recurrent import GRU, LSTM, SimpleRNN
+from ckeras.layers.wrappers import Bidirectional, TimeDistributed
 from ckeras.utils.generic_utils import deserialize_keras_object
 
 
@@ -27,7 +30,8 @@ def deserialize(config, custom_objects=None):
                                     custom_objects=custom_objects,
                                     printable_module_name="layer")
 from ckeras.layers.convolutional import (Conv1D, Conv2D, Convolution1D,  # noqa: E402
-                                         Convolution2D, Cropping2D, UpSampling2D,
+                                         Convolution2D, Cropping1D, Cropping2D,
+                                         UpSampling1D, UpSampling2D, ZeroPadding1D,
                                          ZeroPadding2D)
 from ckeras.layers.pooling import (AveragePooling1D, AveragePooling2D,  # noqa: E402
                                    AvgPool1D, AvgPool2D, GlobalAveragePooling1D,

@@ -1,74 +1,47 @@
 """Convolution layers (Keras 2's ``keras.layers.convolutional``): Conv1D,
-Conv2D, and the spatial reshuffles ZeroPadding2D, Cropping2D,
-UpSampling2D. SeparableConv2D, Conv2DTranspose, Conv3D and the 1-D/3-D
-padding/cropping/upsampling layers are not implemented yet."""
+Conv2D, and the spatial layers ZeroPadding, Cropping and UpSampling in 1-D
+and 2-D. Conv1D runs the 2-D kernels with a height of 1."""
 import numpy as np
 
 from ckeras import activations, constraints, initializers, regularizers
-from ckeras.backend import conv_ops, native
+from ckeras import backend as K
 from ckeras.engine.base_layer import Layer
 from ckeras.engine.input_spec import InputSpec
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def normalize_tuple(value, n, name, minimum=1):
-    """A tuple of n ints >= minimum from an int or an n-sequence (Keras 2's
-    conv_utils.normalize_tuple)."""
-    if _is_int(value):
-        out = (int(value),) * n
-    elif isinstance(value, (tuple, list)) and len(value) == n and all(
-            _is_int(v) for v in value):
-        out = tuple(int(v) for v in value)
-    else:
-        raise ValueError(f"The `{name}` argument must be an int or a tuple of {n} ints, "
-                         f"got {value!r}")
-    if any(v < minimum for v in out):
-        raise ValueError(f"The `{name}` argument must be >= {minimum}, got {value!r}")
-    return out
-
-
-def normalize_padding(value, allowed):
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in allowed:
-        raise ValueError(f"The `padding` argument must be one of "
-                         f"{', '.join(repr(a) for a in allowed)}, got {value!r}")
-    return padding
+from ckeras.utils import conv_utils
 
 
 class _Conv(Layer):
-    """Shared body of Conv1D and Conv2D (rank 1 or 2)."""
+    """Shared by Conv1D and Conv2D: ``activation(conv(inputs, kernel) + bias)``.
 
-    rank = 2
+    The kernel has shape ``kernel_size + (input_channels, filters)``; weights
+    are created kernel then bias (the ``get_weights`` and HDF5 order).
+    """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        cls = type(self).__name__
-        if not _is_int(filters) or filters <= 0:
-            raise ValueError(f"{cls} layer {self.name}: filters must be a positive int, "
-                             f"got {filters!r}")
+        if (isinstance(filters, bool) or not isinstance(filters, (int, np.integer))
+                or filters <= 0):
+            raise ValueError(f"{type(self).__name__} layer {self.name}: filters must be "
+                             f"a positive int, got {filters!r}")
+        self.rank = rank
         self.filters = int(filters)
-        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
-        self.strides = normalize_tuple(strides, self.rank, "strides")
-        self.padding = normalize_padding(
-            padding, ("valid", "same", "causal") if self.rank == 1 else ("valid", "same"))
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        if self.padding == "causal" and self.data_format != "channels_last":
-            raise ValueError("padding='causal' needs data_format='channels_last', got "
-                             f"{self.data_format!r}")
-        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate")
+        self.kernel_size = conv_utils.normalize_tuple(kernel_size, rank, "kernel_size")
+        self.strides = conv_utils.normalize_tuple(strides, rank, "strides")
+        allowed = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+        self.padding = conv_utils.normalize_padding(padding, allowed)
+        self.data_format = conv_utils.normalize_data_format(data_format)
+        self.dilation_rate = conv_utils.normalize_tuple(dilation_rate, rank,
+                                                        "dilation_rate")
         if max(self.dilation_rate) > 1 and max(self.strides) > 1:
-            raise ValueError(f"{cls} layer {self.name}: dilation_rate "
-                             f"{self.dilation_rate} > 1 together with strides "
-                             f"{self.strides} > 1 is not supported (as in Keras 2 with "
-                             "TensorFlow); use strides=1 or dilation_rate=1")
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name}: dilation_rate "
+                f"{self.dilation_rate} > 1 together with strides {self.strides} > 1 is "
+                "not supported (as in Keras 2); use strides=1 or dilation_rate=1")
         self.activation = activations.get(activation)
         self._kernel_act = activations.kernel_name(self.activation)
         self.use_bias = use_bias
@@ -79,19 +52,20 @@ class _Conv(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.input_spec = InputSpec(ndim=rank + 2)
         self.kernel = self.bias = None
 
+    @property
     def _channel_axis(self):
-        return -1 if self.data_format == "channels_last" else 1
+        return 1 if self.data_format == "channels_first" else -1
 
     def build(self, input_shape):
-        axis = self._channel_axis()
-        input_dim = input_shape[axis]
+        input_dim = input_shape[self._channel_axis]
         if input_dim is None:
             raise ValueError(f"{type(self).__name__} layer {self.name}: the channel "
-                             f"dimension of the inputs should be defined, got input "
-                             f"shape {input_shape}")
+                             "dimension of the inputs should be defined, found None "
+                             f"(input shape {input_shape})")
+        self.compute_output_shape(input_shape)  # a too-large kernel fails here
         self.kernel = self.add_weight("kernel", self.kernel_size + (input_dim, self.filters),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
@@ -101,38 +75,35 @@ class _Conv(Layer):
                                         initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={axis: input_dim})
+        self.input_spec = InputSpec(ndim=self.rank + 2,
+                                    axes={self._channel_axis: input_dim})
         self.built = True
 
-    def _op(self, inputs, activation):
-        if self.rank == 2:
-            return conv_ops.conv2d_bias_act(inputs, self.kernel, self.bias, self.strides,
-                                            self.padding, self.data_format,
-                                            self.dilation_rate, activation)
-        return conv_ops.conv1d_bias_act(inputs, self.kernel, self.bias, self.strides,
-                                        self.padding, self.data_format,
-                                        self.dilation_rate, activation)
-
     def call(self, inputs, training=None):
-        if self._kernel_act is not None:
-            return self._op(inputs, self._kernel_act)
-        return self.activation(self._op(inputs, "linear"))
+        act = self._kernel_act or "linear"
+        if self.rank == 2:
+            y = K.conv2d_bias_act(inputs, self.kernel, self.bias, self.strides,
+                                  self.padding, self.data_format, self.dilation_rate, act)
+        else:  # (N, T, C) as (N, 1, T, C) through the 2-D kernel
+            y = K.squeeze(K.conv2d_bias_act(
+                K.expand_dims(inputs, 1), K.expand_dims(self.kernel, 0), self.bias,
+                (1,) + self.strides, self.padding, "channels_last",
+                (1,) + self.dilation_rate, act), 1)
+        return y if self._kernel_act is not None else self.activation(y)
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) != self.rank + 2:
-            raise ValueError(f"{type(self).__name__} layer {self.name} expects inputs of "
-                             f"rank {self.rank + 2}, got shape {shape}")
-        if self.rank == 2:
-            return native.conv_output_shape(shape, self.kernel_size, self.filters,
-                                            self.strides, self.padding,
-                                            self.dilation_rate, self.data_format)
-        axis = 1 if self.data_format == "channels_last" else 2
-        shape4 = shape[:axis] + (1,) + shape[axis:]
-        out = native.conv_output_shape(shape4, (1,) + self.kernel_size, self.filters,
-                                       (1,) + self.strides, self.padding,
-                                       (1,) + self.dilation_rate, self.data_format)
-        return out[:axis] + out[axis + 1:]
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} layer {self.name} expects inputs "
+                             f"of rank {self.rank + 2}, got shape {input_shape}")
+        first = self.data_format == "channels_first"
+        space = input_shape[2:] if first else input_shape[1:-1]
+        new_space = tuple(conv_utils.conv_output_length(
+            n, k, self.padding, s, d) for n, k, s, d in zip(
+                space, self.kernel_size, self.strides, self.dilation_rate))
+        if first:
+            return (input_shape[0], self.filters) + new_space
+        return (input_shape[0],) + new_space + (self.filters,)
 
     def get_config(self):
         config = {
@@ -156,20 +127,28 @@ class _Conv(Layer):
 
 
 class Conv2D(_Conv):
-    """2-D convolution (TensorFlow's cross-correlation):
-    ``activation(conv2d(inputs, kernel) + bias)``.
+    """2-D convolution: ``activation(conv2d(inputs, kernel) + bias)``.
 
     Args:
-        filters: positive int, output channels.
-        kernel_size, strides, dilation_rate: int or 2 ints.
-        padding: 'valid' or 'same'.
-        data_format: 'channels_last' (N, H, W, C) or 'channels_first'
-            (N, C, H, W); None means K.image_data_format().
-        activation, use_bias, initializers, regularizers, constraints: as
-            Dense. Weights: kernel (kh, kw, in_channels, filters), bias.
-    """
+        filters: positive int, the number of output channels.
+        kernel_size: int or 2 ints (height, width) of the window.
+        strides: int or 2 ints (default 1); > 1 excludes dilation_rate > 1.
+        padding: 'valid' (no padding) or 'same' (output size
+            ceil(input / stride), TensorFlow's split of the padding).
+        data_format: 'channels_last' (default from ~/.keras/keras.json) or
+            'channels_first'.
+        dilation_rate: int or 2 ints (default 1).
+        activation, use_bias, kernel_initializer, bias_initializer,
+        kernel_regularizer, bias_regularizer, activity_regularizer,
+        kernel_constraint, bias_constraint: as for Dense.
 
-    rank = 2
+    Input shape: (batch, rows, cols, channels) or (batch, channels, rows, cols).
+    Output shape: (batch, new_rows, new_cols, filters) or
+    (batch, filters, new_rows, new_cols). Kernel: (kh, kw, channels, filters).
+
+    Example:
+        ``Conv2D(32, (3, 3), activation='relu', input_shape=(28, 28, 1))``
+    """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
@@ -177,7 +156,7 @@ class Conv2D(_Conv):
                  kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
-        super().__init__(filters, kernel_size, strides, padding, data_format,
+        super().__init__(2, filters, kernel_size, strides, padding, data_format,
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint,
@@ -185,134 +164,205 @@ class Conv2D(_Conv):
 
 
 class Conv1D(_Conv):
-    """1-D convolution over the steps of (batch, steps, channels) inputs;
-    padding 'valid', 'same' or 'causal' (all the padding before the first
-    step, channels_last only). Kernel (kernel_size, in_channels, filters)."""
+    """1-D (temporal) convolution over (batch, steps, channels) inputs.
 
-    rank = 1
+    Args as Conv2D with single ints; padding may also be 'causal' (output
+    step t sees inputs up to t only). Kernel: (kernel_size, channels,
+    filters). Output shape: (batch, new_steps, filters).
+
+    Example:
+        ``Conv1D(64, 3, activation='relu', input_shape=(100, 16))``
+    """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 dilation_rate=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         if "input_shape" not in kwargs and "input_dim" in kwargs:
             kwargs["input_shape"] = (kwargs.pop("input_length", None),
                                      kwargs.pop("input_dim"))
-        super().__init__(filters, kernel_size, strides, padding, data_format,
+        super().__init__(1, filters, kernel_size, strides, padding, "channels_last",
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
                          activity_regularizer, kernel_constraint, bias_constraint,
                          **kwargs)
 
+    def get_config(self):
+        config = super().get_config()
+        config.pop("data_format")
+        return config
 
-def _normalize_pairs(value, name):
-    """((a, b), (c, d)) from an int, 2 ints or 2 pairs of ints >= 0."""
-    if _is_int(value):
-        pairs = ((int(value),) * 2,) * 2
-    elif isinstance(value, (tuple, list)) and len(value) == 2:
-        if all(_is_int(v) for v in value):
-            pairs = ((int(value[0]),) * 2, (int(value[1]),) * 2)
-        else:
-            pairs = tuple(normalize_tuple(v, 2, name, minimum=0) for v in value)
+
+def _normalize_pairs(value, rank, name):
+    """((before, after),) * rank from an int, rank ints, or rank pairs."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pairs = ((int(value), int(value)),) * rank
+    elif isinstance(value, (tuple, list)) and len(value) == rank and all(
+            isinstance(v, (int, np.integer)) for v in value):
+        pairs = tuple((int(v), int(v)) for v in value)
+    elif isinstance(value, (tuple, list)) and len(value) == rank:
+        pairs = tuple(conv_utils.normalize_tuple(v, 2, name, minimum=0) for v in value)
+    elif rank == 1 and isinstance(value, (tuple, list)) and len(value) == 2:
+        pairs = (conv_utils.normalize_tuple(tuple(value), 2, name, minimum=0),)
     else:
-        raise ValueError(f"`{name}` should be an int, a tuple of 2 ints or a tuple of 2 "
-                         f"tuples of 2 ints, got {value!r}")
+        raise ValueError(f"`{name}` must be an int, a tuple of {rank} ints or a tuple "
+                         f"of {rank} tuples of 2 ints, got {value!r}")
     if any(v < 0 for p in pairs for v in p):
         raise ValueError(f"`{name}` must be >= 0, got {value!r}")
     return pairs
 
 
-def _spatial(data_format):
-    return (1, 2) if data_format == "channels_last" else (2, 3)
+class _Spatial(Layer):
+    """Shared by the padding, cropping and upsampling layers."""
+
+    def __init__(self, rank, data_format, **kwargs):
+        super().__init__(**kwargs)
+        self.rank = rank
+        self.data_format = (conv_utils.normalize_data_format(data_format) if rank == 2
+                            else "channels_last")
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def _space(self, shape):
+        return (tuple(shape[2:]) if self.data_format == "channels_first"
+                else tuple(shape[1:-1]))
+
+    def _with_space(self, shape, space):
+        if self.data_format == "channels_first":
+            return tuple(shape[:2]) + tuple(space)
+        return (shape[0],) + tuple(space) + (shape[-1],)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.rank == 2:
+            config["data_format"] = self.data_format
+        return config
 
 
-class ZeroPadding2D(Layer):
-    """Pads rows and columns of zeros around an image: padding an int, 2
-    ints (symmetric height, width padding) or ((top, bottom), (left,
-    right))."""
+class _ZeroPadding(_Spatial):
+    def __init__(self, rank, padding, data_format=None, **kwargs):
+        super().__init__(rank, data_format, **kwargs)
+        self.padding = _normalize_pairs(padding, rank, "padding")
+
+    def call(self, inputs, training=None):
+        return K.spatial_padding(inputs, self.padding, self.data_format)
+
+    def compute_output_shape(self, input_shape):
+        return self._with_space(input_shape, tuple(
+            None if n is None else n + p[0] + p[1]
+            for n, p in zip(self._space(input_shape), self.padding)))
+
+    def get_config(self):
+        pad = self.padding[0] if self.rank == 1 else self.padding
+        return {**super().get_config(), "padding": pad}
+
+
+class ZeroPadding2D(_ZeroPadding):
+    """Adds rows and columns of zeros around an image.
+
+    Args:
+        padding: int (same on all sides), (rows, cols) symmetric, or
+            ((top, bottom), (left, right)).
+        data_format: 'channels_last' (default from the config) or 'channels_first'.
+    """
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = _normalize_pairs(padding, "padding")
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=4)
+        super().__init__(2, padding, data_format, **kwargs)
+
+
+class ZeroPadding1D(_ZeroPadding):
+    """Adds zeros at the start and end of a sequence: padding int or (start, end)."""
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(1, padding, **kwargs)
+
+
+class _Cropping(_Spatial):
+    def __init__(self, rank, cropping, data_format=None, **kwargs):
+        super().__init__(rank, data_format, **kwargs)
+        self.cropping = _normalize_pairs(cropping, rank, "cropping")
 
     def call(self, inputs, training=None):
-        return conv_ops.spatial_2d_padding(inputs, self.padding, self.data_format)
+        shape = np.shape(getattr(inputs, "value", inputs))
+        index = [slice(None)] * len(shape)
+        first = 2 if self.data_format == "channels_first" else 1
+        for i, (n, (a, b)) in enumerate(zip(self._space(shape), self.cropping)):
+            if n - a - b < 1:
+                raise ValueError(f"{type(self).__name__} layer {self.name}: cropping "
+                                 f"{self.cropping} leaves nothing of input shape {shape}")
+            index[first + i] = slice(a, n - b)
+        return K.getitem(inputs, tuple(index))
 
     def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        for ax, (a, b) in zip(_spatial(self.data_format), self.padding):
-            if shape[ax] is not None:
-                shape[ax] += a + b
-        return tuple(shape)
+        space = []
+        for n, (a, b) in zip(self._space(input_shape), self.cropping):
+            if n is not None and n - a - b < 1:
+                raise ValueError(f"{type(self).__name__} layer {self.name}: cropping "
+                                 f"{self.cropping} leaves nothing of input shape "
+                                 f"{input_shape}")
+            space.append(None if n is None else n - a - b)
+        return self._with_space(input_shape, space)
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding,
-                "data_format": self.data_format}
+        crop = self.cropping[0] if self.rank == 1 else self.cropping
+        return {**super().get_config(), "cropping": crop}
 
 
-class Cropping2D(Layer):
-    """Crops ((top, bottom), (left, right)) cells off an image (an int or
-    2 ints mean symmetric cropping)."""
+class Cropping2D(_Cropping):
+    """Crops rows and columns off an image.
+
+    Args:
+        cropping: int, (rows, cols) symmetric, or ((top, bottom), (left, right)).
+        data_format: 'channels_last' (default from the config) or 'channels_first'.
+    """
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.cropping = _normalize_pairs(cropping, "cropping")
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=4)
+        super().__init__(2, cropping, data_format, **kwargs)
+
+
+class Cropping1D(_Cropping):
+    """Crops steps off the start and end of a sequence: cropping (start, end)."""
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(1, cropping, **kwargs)
+
+
+class _UpSampling(_Spatial):
+    def __init__(self, rank, size, data_format=None, **kwargs):
+        super().__init__(rank, data_format, **kwargs)
+        self.size = conv_utils.normalize_tuple(size, rank, "size")
 
     def call(self, inputs, training=None):
-        return conv_ops.cropping_2d(inputs, self.cropping, self.data_format)
+        first = 2 if self.data_format == "channels_first" else 1
+        for i, s in enumerate(self.size):
+            if s > 1:
+                inputs = K.repeat_elements(inputs, s, first + i)
+        return inputs
 
     def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        for ax, (a, b) in zip(_spatial(self.data_format), self.cropping):
-            if shape[ax] is not None:
-                if a + b >= shape[ax]:
-                    raise ValueError(f"Cropping2D layer {self.name}: cropping "
-                                     f"{self.cropping} removes every cell of an axis of "
-                                     f"size {shape[ax]} (input shape {input_shape})")
-                shape[ax] -= a + b
-        return tuple(shape)
+        return self._with_space(input_shape, tuple(
+            None if n is None else n * s
+            for n, s in zip(self._space(input_shape), self.size)))
 
     def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping,
-                "data_format": self.data_format}
+        size = self.size[0] if self.rank == 1 else self.size
+        return {**super().get_config(), "size": size}
 
 
-class UpSampling2D(Layer):
-    """Repeats rows size[0] times and columns size[1] times (nearest
-    neighbour; interpolation='bilinear' is not implemented)."""
+class UpSampling2D(_UpSampling):
+    """Repeats rows and columns: size (rows, cols) factors, default (2, 2)."""
 
-    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
-        super().__init__(**kwargs)
-        self.size = normalize_tuple(size, 2, "size")
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        if interpolation != "nearest":
-            raise ValueError(f"UpSampling2D: interpolation {interpolation!r} is not "
-                             "supported; only 'nearest'")
-        self.interpolation = interpolation
-        self.input_spec = InputSpec(ndim=4)
-
-    def call(self, inputs, training=None):
-        return conv_ops.resize_images(inputs, self.size[0], self.size[1],
-                                      self.data_format)
-
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        for ax, f in zip(_spatial(self.data_format), self.size):
-            if shape[ax] is not None:
-                shape[ax] *= f
-        return tuple(shape)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size,
-                "data_format": self.data_format, "interpolation": self.interpolation}
+    def __init__(self, size=(2, 2), data_format=None, **kwargs):
+        super().__init__(2, size, data_format, **kwargs)
 
 
-# Keras 2 aliases
-Convolution2D = Conv2D
+class UpSampling1D(_UpSampling):
+    """Repeats each step `size` times (default 2)."""
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(1, size, **kwargs)
+
+
 Convolution1D = Conv1D
+Convolution2D = Conv2D

@@ -318,6 +318,10 @@ class Lambda(Layer):
     def compute_mask(self, inputs, mask=None):
         return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
+    @property
+    def _produces_mask(self):
+        return self.mask is not None
+
     def get_config(self):
         def dump(fn):
             if isinstance(fn, types.LambdaType) and fn.__name__ == "<lambda>" or \
@@ -374,8 +378,7 @@ class Masking(Layer):
         self.mask_value = mask_value
 
     def compute_mask(self, inputs, mask=None):
-        x = np.asarray(getattr(inputs, "value", inputs))
-        return np.any(x != self.mask_value, axis=-1)
+        return K.any(K.not_equal(inputs, self.mask_value), axis=-1)
 
     def call(self, inputs, training=None):
         x = getattr(inputs, "value", inputs)

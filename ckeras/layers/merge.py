@@ -13,6 +13,13 @@ class _Merge(Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
+    _produces_mask = False  # only combines input masks
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2: a step is kept when every input's mask keeps it."""
+        masks = [K.expand_dims(m, 0) for m in (mask or []) if m is not None]
+        return K.all(K.concatenate(masks, axis=0), axis=0) if masks else None
+
     def _check_list(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) < 2:
             raise ValueError(f"A merge layer ({self.name}) should be called on a list of "
@@ -99,6 +106,20 @@ class Concatenate(_Merge):
         super().__init__(**kwargs)
         self.axis = axis
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2: the input masks (all-True for unmasked inputs) joined
+        along the axis, then reduced over the last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = K.not_equal(K.ones_like(x), 0)
+            elif K.ndim(m) < K.ndim(x):
+                m = K.expand_dims(m)
+            full.append(m)
+        return K.all(K.concatenate(full, axis=self.axis), axis=-1)
+
     def compute_output_shape(self, input_shape):
         self._check_list(input_shape)
         shapes = [tuple(s) for s in input_shape]
@@ -136,6 +157,9 @@ class Dot(_Merge):
     def _axes(self, shape1, shape2):
         axes = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
         return axes[0] % len(shape1), axes[1] % len(shape2)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_shape(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) != 2:

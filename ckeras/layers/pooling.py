@@ -1,146 +1,173 @@
 """Pooling layers (Keras 2's ``keras.layers.pooling``): max and average
-pooling in 1-D and 2-D, and their global versions. The 3-D layers are not
-implemented yet; GlobalAveragePooling1D ignores masks."""
+pooling in 1-D and 2-D, and their global forms. 1-D pooling runs the 2-D
+kernels with a height of 1."""
 from ckeras import backend as K
-from ckeras.backend import conv_ops, native
 from ckeras.engine.base_layer import Layer
 from ckeras.engine.input_spec import InputSpec
-from ckeras.layers.convolutional import normalize_padding, normalize_tuple
+from ckeras.utils import conv_utils
 
 
-class _Pooling2D(Layer):
+class _Pooling(Layer):
+    """Shared by the 1-D and 2-D pooling layers: windows of `pool_size`
+    moved by `strides` (None: pool_size), padding 'valid' or 'same'."""
+
+    pool_mode = None
+
+    def __init__(self, rank, pool_size, strides, padding, data_format, **kwargs):
+        super().__init__(**kwargs)
+        self.rank = rank
+        self.pool_size = conv_utils.normalize_tuple(pool_size, rank, "pool_size")
+        self.strides = conv_utils.normalize_tuple(
+            pool_size if strides is None else strides, rank, "strides")
+        self.padding = conv_utils.normalize_padding(padding)
+        self.data_format = (conv_utils.normalize_data_format(data_format) if rank == 2
+                            else "channels_last")
+        self.input_spec = InputSpec(ndim=rank + 2)
+
+    def call(self, inputs, training=None):
+        if self.rank == 2:
+            return K.pool2d(inputs, self.pool_size, self.strides, self.padding,
+                            self.data_format, self.pool_mode)
+        return K.squeeze(K.pool2d(K.expand_dims(inputs, 1), (1,) + self.pool_size,
+                                  (1,) + self.strides, self.padding, "channels_last",
+                                  self.pool_mode), 1)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} layer {self.name} expects inputs "
+                             f"of rank {self.rank + 2}, got shape {input_shape}")
+        first = self.data_format == "channels_first"
+        space = input_shape[2:] if first else input_shape[1:-1]
+        new = tuple(conv_utils.conv_output_length(n, p, self.padding, s, what="pool_size")
+                    for n, p, s in zip(space, self.pool_size, self.strides))
+        if first:
+            return tuple(input_shape[:2]) + new
+        return (input_shape[0],) + new + (input_shape[-1],)
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # a too-large window fails here
+        self.built = True
+
+    def get_config(self):
+        config = {"pool_size": self.pool_size, "padding": self.padding,
+                  "strides": self.strides}
+        if self.rank == 2:
+            config["data_format"] = self.data_format
+        return {**super().get_config(), **config}
+
+
+class MaxPooling2D(_Pooling):
+    """Max pooling over spatial windows.
+
+    Args:
+        pool_size: int or 2 ints, default (2, 2).
+        strides: int, 2 ints or None (then pool_size).
+        padding: 'valid' or 'same'.
+        data_format: 'channels_last' (default from the config) or 'channels_first'.
+
+    Input shape: 4-D; output shape: (batch, pooled_rows, pooled_cols,
+    channels) or (batch, channels, pooled_rows, pooled_cols).
+    """
+
     pool_mode = "max"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid",
                  data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self.pool_size = normalize_tuple(pool_size, 2, "pool_size")
-        self.strides = normalize_tuple(self.pool_size if strides is None else strides, 2,
-                                       "strides")
-        self.padding = normalize_padding(padding, ("valid", "same"))
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=4)
-
-    def call(self, inputs, training=None):
-        return conv_ops.pool2d(inputs, self.pool_size, self.strides, self.padding,
-                               self.data_format, self.pool_mode)
-
-    def compute_output_shape(self, input_shape):
-        return native.pool_output_shape(tuple(input_shape), self.pool_size, self.strides,
-                                        self.padding, self.data_format)
-
-    def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size,
-                "padding": self.padding, "strides": self.strides,
-                "data_format": self.data_format}
+        super().__init__(2, pool_size, strides, padding, data_format, **kwargs)
 
 
-class MaxPooling2D(_Pooling2D):
-    """Max over pool_size windows (strides None means pool_size); padding
-    'valid' or 'same'; data_format None means K.image_data_format()."""
-    pool_mode = "max"
+class AveragePooling2D(MaxPooling2D):
+    """Average pooling over spatial windows ('same' padding averages the
+    valid cells only). Args as MaxPooling2D."""
 
-
-class AveragePooling2D(_Pooling2D):
-    """Mean over pool_size windows; with 'same' padding, over the valid
-    cells only (TensorFlow)."""
     pool_mode = "avg"
 
 
-class _Pooling1D(Layer):
+class MaxPooling1D(_Pooling):
+    """Max pooling over steps of (batch, steps, features) inputs.
+
+    Args: pool_size (default 2), strides (None: pool_size), padding.
+    """
+
     pool_mode = "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid",
-                 data_format="channels_last", **kwargs):
-        super().__init__(**kwargs)
-        self.pool_size = normalize_tuple(pool_size, 1, "pool_size")
-        self.strides = normalize_tuple(self.pool_size if strides is None else strides, 1,
-                                       "strides")
-        self.padding = normalize_padding(padding, ("valid", "same"))
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=3)
-
-    def call(self, inputs, training=None):
-        return conv_ops.pool1d(inputs, self.pool_size[0], self.strides[0], self.padding,
-                               self.data_format, self.pool_mode)
-
-    def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        axis = 1 if self.data_format == "channels_last" else 2
-        out = native.pool_output_shape(shape[:axis] + (1,) + shape[axis:],
-                                       (1,) + self.pool_size, (1,) + self.strides,
-                                       self.padding, self.data_format)
-        return out[:axis] + out[axis + 1:]
-
-    def get_config(self):
-        return {**super().get_config(), "strides": self.strides,
-                "pool_size": self.pool_size, "padding": self.padding,
-                "data_format": self.data_format}
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(1, pool_size, strides, padding, None, **kwargs)
 
 
-class MaxPooling1D(_Pooling1D):
-    """Max over windows of pool_size steps of (batch, steps, channels)."""
-    pool_mode = "max"
+class AveragePooling1D(MaxPooling1D):
+    """Average pooling over steps. Args as MaxPooling1D."""
 
-
-class AveragePooling1D(_Pooling1D):
-    """Mean over windows of pool_size steps of (batch, steps, channels)."""
     pool_mode = "avg"
 
 
 class _GlobalPooling(Layer):
-    rank = 2
-    reduce = "max"
+    """Max or mean over every spatial axis: output (batch, channels)."""
 
-    def __init__(self, data_format=None, **kwargs):
+    reduce = None
+
+    def __init__(self, rank, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        if data_format is None and self.rank == 1:
-            data_format = "channels_last"
-        self.data_format = conv_ops.normalize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.rank = rank
+        self.data_format = (conv_utils.normalize_data_format(data_format) if rank == 2
+                            else "channels_last")
+        self.input_spec = InputSpec(ndim=rank + 2)
 
     def _axes(self):
-        first = 1 if self.data_format == "channels_last" else 2
-        return tuple(range(first, first + self.rank))
+        start = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(start, start + self.rank))
 
     def call(self, inputs, training=None):
         fn = K.max if self.reduce == "max" else K.mean
         return fn(inputs, axis=self._axes())
 
     def compute_output_shape(self, input_shape):
-        axes = self._axes()
-        return tuple(d for i, d in enumerate(input_shape) if i not in axes)
+        channel = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
+        return (input_shape[0], channel)
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format}
+        config = super().get_config()
+        if self.rank == 2:
+            config["data_format"] = self.data_format
+        return config
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """Max over the spatial axes: (N, H, W, C) -> (N, C)."""
-    rank, reduce = 2, "max"
+    """Max over rows and columns: (batch, channels). Args: data_format."""
+
+    reduce = "max"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(2, data_format, **kwargs)
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
-    """Mean over the spatial axes: (N, H, W, C) -> (N, C)."""
-    rank, reduce = 2, "mean"
+class GlobalAveragePooling2D(GlobalMaxPooling2D):
+    """Mean over rows and columns: (batch, channels). Args: data_format."""
+
+    reduce = "mean"
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """Max over the steps: (N, steps, C) -> (N, C)."""
-    rank, reduce = 1, "max"
+    """Max over steps: (batch, features)."""
+
+    reduce = "max"
+
+    def __init__(self, **kwargs):
+        super().__init__(1, **kwargs)
 
 
-class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps: (N, steps, C) -> (N, C) (masks are ignored)."""
-    rank, reduce = 1, "mean"
+class GlobalAveragePooling1D(GlobalMaxPooling1D):
+    """Mean over steps: (batch, features)."""
+
+    reduce = "mean"
 
 
-# Keras 2 aliases
-MaxPool2D = MaxPooling2D
-AvgPool2D = AveragePooling2D
 MaxPool1D = MaxPooling1D
+MaxPool2D = MaxPooling2D
 AvgPool1D = AveragePooling1D
-GlobalMaxPool2D = GlobalMaxPooling2D
-GlobalAvgPool2D = GlobalAveragePooling2D
+AvgPool2D = AveragePooling2D
 GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
 GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D

@@ -1,12 +1,11 @@
 """Every model-building example of the Keras 2 guide (seed text), with
-keras replaced by ckeras. LSTM/Embedding parts use Dense stand-ins until
-those layers land; compile/fit wait for the training issue."""
+keras replaced by ckeras."""
 import numpy as np
 import pytest
 
 import ckeras
 from ckeras import backend as K
-from ckeras.layers import Activation, Dense, Dropout, Input
+from ckeras.layers import LSTM, Activation, Dense, Dropout, Embedding, Input
 from ckeras.models import Model, Sequential
 
 
@@ -76,10 +75,10 @@ def test_functional_dense_network_and_calling_a_model():
     assert outer.layers[1] is model
 
 
-def test_multi_input_multi_output_with_dense_stand_ins():
-    main_input = Input(shape=(100,), dtype="float32", name="main_input")
-    # stand-in for Embedding + LSTM(32)
-    lstm_out = Dense(32, activation="tanh", name="lstm_stand_in")(main_input)
+def test_multi_input_multi_output():
+    main_input = Input(shape=(100,), dtype="int32", name="main_input")
+    x = Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
+    lstm_out = LSTM(32)(x)
     auxiliary_output = Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
     auxiliary_input = Input(shape=(5,), name="aux_input")
     x = ckeras.layers.concatenate([lstm_out, auxiliary_input])
@@ -89,7 +88,7 @@ def test_multi_input_multi_output_with_dense_stand_ins():
     main_output = Dense(1, activation="sigmoid", name="main_output")(x)
     model = Model(inputs=[main_input, auxiliary_input],
                   outputs=[main_output, auxiliary_output])
-    headline, extra = np.random.random((6, 100)), np.random.random((6, 5))
+    headline, extra = np.random.randint(0, 10000, (6, 100)), np.random.random((6, 5))
     main, aux = model.predict([headline, extra])
     assert main.shape == (6, 1) and aux.shape == (6, 1)
     by_name = model.predict({"main_input": headline, "aux_input": extra})
@@ -98,19 +97,22 @@ def test_multi_input_multi_output_with_dense_stand_ins():
     clone = Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     np.testing.assert_allclose(clone.predict([headline, extra])[0], main, rtol=1e-6)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", loss_weights=[1., 0.2])
+    labels = np.random.randint(0, 2, (6, 1))
+    hist = model.fit([headline, extra], [labels, labels], epochs=2, batch_size=3, verbose=0)
+    assert len(hist.history["loss"]) == 2 and np.isfinite(hist.history["loss"]).all()
 
 
 def test_shared_layers_and_nodes():
     tweet_a = Input(shape=(140, 256))
     tweet_b = Input(shape=(140, 256))
-    flat = ckeras.layers.Flatten()
-    shared = Dense(64)  # stand-in for the shared LSTM(64)
-    encoded_a = shared(flat(tweet_a))
-    encoded_b = shared(flat(tweet_b))
+    shared = LSTM(64)
+    encoded_a = shared(tweet_a)
+    encoded_b = shared(tweet_b)
     merged_vector = ckeras.layers.concatenate([encoded_a, encoded_b], axis=-1)
     predictions = Dense(1, activation="sigmoid")(merged_vector)
     model = Model(inputs=[tweet_a, tweet_b], outputs=predictions)
-    assert len(model.trainable_weights) == 4  # shared weights counted once
+    assert len(model.trainable_weights) == 5  # shared weights counted once
     a, b = np.random.random((2, 140, 256)), np.random.random((2, 140, 256))
     assert model.predict([a, b]).shape == (2, 1)
 
@@ -126,7 +128,7 @@ def test_shared_layers_and_nodes():
 def test_input_shape_per_node():
     a = Input(shape=(32, 32, 3))
     b = Input(shape=(64, 64, 3))
-    conv = Dense(16)  # stand-in for Conv2D(16, (3, 3), padding='same')
+    conv = ckeras.layers.Conv2D(16, (3, 3), padding="same")
     conv(a)
     assert conv.input_shape == (None, 32, 32, 3)
     conv(b)
@@ -199,3 +201,50 @@ def test_layer_config_round_trip_from_the_guide():
     layer2 = layers.deserialize({"class_name": layer.__class__.__name__,
                                  "config": config})
     assert isinstance(layer2, Dense) and layer2.units == 32
+
+
+def test_sequence_classification_with_lstm():
+    max_features = 1024
+    model = Sequential()
+    model.add(Embedding(max_features, output_dim=256))
+    model.add(LSTM(128))
+    model.add(Dropout(0.5))
+    model.add(Dense(1, activation="sigmoid"))
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    x_train = np.random.randint(0, max_features, (16, 10))
+    y_train = np.random.randint(0, 2, (16, 1))
+    model.fit(x_train, y_train, batch_size=8, epochs=1, verbose=0)
+    score = model.evaluate(x_train, y_train, batch_size=8, verbose=0)
+    assert len(score) == 2 and 0.0 <= score[1] <= 1.0
+
+
+def test_stacked_lstm_and_its_stateful_version():
+    data_dim, timesteps, num_classes = 16, 8, 10
+    model = Sequential()
+    model.add(LSTM(32, return_sequences=True, input_shape=(timesteps, data_dim)))
+    model.add(LSTM(32, return_sequences=True))
+    model.add(LSTM(32))
+    model.add(Dense(10, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop",
+                  metrics=["accuracy"])
+    x_train = np.random.random((20, timesteps, data_dim))
+    y_train = np.eye(num_classes)[np.random.randint(0, num_classes, 20)]
+    model.fit(x_train, y_train, batch_size=10, epochs=1, verbose=0,
+              validation_data=(x_train[:10], y_train[:10]))
+
+    batch_size = 4
+    stateful = Sequential()
+    stateful.add(LSTM(32, return_sequences=True, stateful=True,
+                      batch_input_shape=(batch_size, timesteps, data_dim)))
+    stateful.add(LSTM(32, return_sequences=True, stateful=True))
+    stateful.add(LSTM(32, stateful=True))
+    stateful.add(Dense(10, activation="softmax"))
+    stateful.compile(loss="categorical_crossentropy", optimizer="rmsprop")
+    stateful.fit(x_train[:8], y_train[:8], batch_size=batch_size, epochs=1,
+                 shuffle=False, verbose=0)
+    first = stateful.predict(x_train[:4], batch_size=batch_size)
+    assert not np.allclose(stateful.predict(x_train[:4], batch_size=batch_size), first)
+    stateful.reset_states()
+    a = stateful.predict(x_train[:4], batch_size=batch_size)
+    stateful.reset_states()
+    np.testing.assert_allclose(stateful.predict(x_train[:4], batch_size=batch_size), a)

@@ -10,15 +10,21 @@ from ckeras.models import Model, Sequential
 from ckeras.utils import CustomObjectScope
 
 
-def helper_test_layer(make, input_shape, extra_inputs=0, seed=0):
+def helper_test_layer(make, input_shape, extra_inputs=0, seed=0, int_inputs=None):
     """Checks one layer class through the whole contract.
 
     make(): a fresh layer; input_shape: per-sample shape (or a list of them
-    for multi-input layers)."""
+    for multi-input layers); int_inputs: feed int32 indices in
+    [0, int_inputs) instead of floats (Embedding)."""
     rng = np.random.default_rng(seed)
     shapes = input_shape if isinstance(input_shape, list) else [input_shape]
-    data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
-    inputs = [layers.Input(shape=s) for s in shapes]
+    if int_inputs:
+        data = [rng.integers(0, int_inputs, (3,) + tuple(s)).astype(np.int32)
+                for s in shapes]
+    else:
+        data = [rng.standard_normal((3,) + tuple(s)).astype(np.float32) for s in shapes]
+    inputs = [layers.Input(shape=s, dtype="int32" if int_inputs else None)
+              for s in shapes]
     layer = make()
     out = layer(inputs if len(inputs) > 1 else inputs[0])
     model = Model(inputs=inputs, outputs=out)
@@ -101,18 +107,43 @@ LAYERS = {
     "concatenate_axis1": (lambda: layers.Concatenate(axis=1), [(2, 3), (4, 3)]),
     "dot": (lambda: layers.Dot(axes=1), [(4,), (4,)]),
     "dot_normalized": (lambda: layers.Dot(axes=(2, 2), normalize=True), [(3, 4), (2, 4)]),
+    "embedding": (lambda: layers.Embedding(7, 3), (4,), 7),
+    "embedding_mask_zero_length": (lambda: layers.Embedding(
+        5, 2, mask_zero=True, input_length=3), (3,), 5),
+    "lstm": (lambda: layers.LSTM(3), (4, 5)),
+    "lstm_seq_state_back": (lambda: layers.LSTM(
+        2, return_sequences=True, go_backwards=True,
+        activation="relu", recurrent_activation="sigmoid"), (3, 4)),
+    "lstm_nobias": (lambda: layers.LSTM(2, use_bias=False, unit_forget_bias=False,
+                                        kernel_regularizer="l2"), (3, 2)),
+    "gru": (lambda: layers.GRU(3, return_sequences=True), (4, 5)),
+    "gru_back": (lambda: layers.GRU(2, go_backwards=True, use_bias=False), (3, 4)),
+    "simple_rnn": (lambda: layers.SimpleRNN(3), (4, 5)),
+    "simple_rnn_seq": (lambda: layers.SimpleRNN(
+        2, activation="relu", return_sequences=True, dropout=0.3), (3, 4)),
+    "time_distributed_dense": (lambda: layers.TimeDistributed(layers.Dense(3)), (4, 5)),
+    "time_distributed_model": (lambda: layers.TimeDistributed(Sequential(
+        [layers.Dense(3, activation="relu", input_shape=(2, 5)), layers.Flatten()])),
+        (4, 2, 5)),
+    "bidirectional_lstm": (lambda: layers.Bidirectional(layers.LSTM(3)), (4, 5)),
+    "bidirectional_gru_seq_sum": (lambda: layers.Bidirectional(
+        layers.GRU(2, return_sequences=True), merge_mode="sum"), (3, 4)),
+    "bidirectional_rnn_ave": (lambda: layers.Bidirectional(
+        layers.SimpleRNN(2, return_sequences=True), merge_mode="ave"), (3, 4)),
+    "bidirectional_lstm_mul": (lambda: layers.Bidirectional(
+        layers.LSTM(2, go_backwards=True), merge_mode="mul"), (3, 4)),
 }
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_layer_contract(name):
-    make, shape = LAYERS[name]
+    make, shape, *vocab = LAYERS[name]
     with CustomObjectScope({"mean_over_time": mean_over_time}):
-        helper_test_layer(make, shape)
+        helper_test_layer(make, shape, int_inputs=vocab[0] if vocab else None)
 
 
 def test_every_layer_is_covered_by_the_harness():
-    tested = {type(make()).__name__ for make, _ in LAYERS.values()}
+    tested = {type(entry[0]()).__name__ for entry in LAYERS.values()}
     public = {v.__name__ for n, v in vars(layers).items() if isinstance(v, type) and issubclass(
         v, layers.Layer) and n not in ("Layer", "InputLayer")}
     assert public <= tested, public - tested
@@ -159,33 +190,54 @@ def test_regularization_losses():
     assert len(d.losses) == 2 and np.isclose(float(d.losses[1]), 0.01 * 2 * 9)
 
 
+# ---- convolution and pooling layers (issue 5) --------------------------------
 def abs_activation(x):
     return K.abs(x)
 
 
 CONV_LAYERS = {
-    "conv2d": (lambda: layers.Conv2D(4, (3, 2), activation="relu"), (6, 5, 3)),
-    "conv2d_same_strided_cf": (lambda: layers.Conv2D(
-        3, 3, strides=2, padding="same", data_format="channels_first"), (2, 7, 6)),
-    "conv2d_dilated_custom_act": (lambda: layers.Conv2D(
-        2, 2, dilation_rate=2, use_bias=False, activation=abs_activation), (5, 6, 2)),
-    "conv1d_causal": (lambda: layers.Conv1D(3, 3, padding="causal", dilation_rate=2,
-                                            activation="tanh"), (7, 2)),
-    "max_pooling2d": (lambda: layers.MaxPooling2D(), (5, 4, 3)),
-    "average_pooling2d_same": (lambda: layers.AveragePooling2D(
-        3, strides=2, padding="same", data_format="channels_first"), (2, 5, 4)),
-    "max_pooling1d": (lambda: layers.MaxPooling1D(2), (5, 3)),
-    "average_pooling1d_same": (lambda: layers.AveragePooling1D(3, 1, padding="same"),
-                               (5, 3)),
+    "conv2d": (lambda: layers.Conv2D(3, (3, 3)), (7, 6, 2)),
+    "conv2d_same_strided": (lambda: layers.Conv2D(4, (3, 2), strides=(2, 3), padding="same",
+                                                  activation="relu"), (7, 8, 3)),
+    "conv2d_dilated_nobias": (lambda: layers.Conv2D(2, 3, dilation_rate=(2, 1),
+                                                    use_bias=False), (8, 6, 2)),
+    "conv2d_channels_first": (lambda: layers.Conv2D(3, 2, padding="same",
+                                                    data_format="channels_first",
+                                                    activation="tanh"), (2, 5, 4)),
+    "conv2d_custom_act": (lambda: layers.Conv2D(
+        2, 2, activation=abs_activation, kernel_initializer="he_normal", bias_initializer="ones",
+        kernel_regularizer="l2", kernel_constraint="max_norm"), (4, 4, 1)),
+    "convolution2d_alias": (lambda: layers.Convolution2D(2, 1), (3, 3, 2)),
+    "conv1d": (lambda: layers.Conv1D(3, 3, activation="relu"), (7, 2)),
+    "conv1d_causal_dilated": (lambda: layers.Conv1D(2, 2, padding="causal",
+                                                    dilation_rate=2), (6, 3)),
+    "conv1d_same_strided": (lambda: layers.Conv1D(4, 3, strides=2, padding="same"), (7, 2)),
+    "max_pooling2d": (lambda: layers.MaxPooling2D(), (6, 7, 2)),
+    "max_pooling2d_same": (lambda: layers.MaxPooling2D((3, 2), strides=(2, 1),
+                                                       padding="same"), (7, 5, 2)),
+    "avg_pooling2d_cf": (lambda: layers.AveragePooling2D(
+        2, padding="same", data_format="channels_first"), (2, 5, 5)),
+    "avg_pooling2d": (lambda: layers.AvgPool2D((2, 3)), (4, 6, 3)),
+    "max_pooling1d": (lambda: layers.MaxPooling1D(2), (7, 3)),
+    "avg_pooling1d_same": (lambda: layers.AveragePooling1D(3, strides=2, padding="same"),
+                           (7, 3)),
     "global_max_pooling2d": (lambda: layers.GlobalMaxPooling2D(), (3, 4, 2)),
-    "global_average_pooling2d_cf": (lambda: layers.GlobalAveragePooling2D(
+    "global_avg_pooling2d_cf": (lambda: layers.GlobalAveragePooling2D(
         data_format="channels_first"), (2, 3, 4)),
-    "global_max_pooling1d": (lambda: layers.GlobalMaxPooling1D(), (4, 3)),
-    "global_average_pooling1d": (lambda: layers.GlobalAveragePooling1D(), (4, 3)),
-    "zero_padding2d": (lambda: layers.ZeroPadding2D(((1, 0), (2, 3))), (3, 2, 2)),
-    "cropping2d": (lambda: layers.Cropping2D(((1, 0), (0, 2))), (4, 5, 2)),
-    "upsampling2d_cf": (lambda: layers.UpSampling2D((2, 3), data_format="channels_first"),
+    "global_max_pooling1d": (lambda: layers.GlobalMaxPooling1D(), (5, 3)),
+    "global_avg_pooling1d": (lambda: layers.GlobalAveragePooling1D(), (5, 3)),
+    "zero_padding2d": (lambda: layers.ZeroPadding2D(((1, 2), (0, 3))), (3, 4, 2)),
+    "zero_padding2d_cf": (lambda: layers.ZeroPadding2D(1, data_format="channels_first"),
+                          (2, 3, 4)),
+    "zero_padding1d": (lambda: layers.ZeroPadding1D((2, 1)), (4, 3)),
+    "cropping2d": (lambda: layers.Cropping2D(((1, 0), (1, 2))), (5, 6, 2)),
+    "cropping2d_cf": (lambda: layers.Cropping2D(1, data_format="channels_first"),
+                      (2, 4, 5)),
+    "cropping1d": (lambda: layers.Cropping1D((1, 2)), (6, 2)),
+    "upsampling2d": (lambda: layers.UpSampling2D((2, 3)), (2, 3, 2)),
+    "upsampling2d_cf": (lambda: layers.UpSampling2D(data_format="channels_first"),
                         (2, 3, 2)),
+    "upsampling1d": (lambda: layers.UpSampling1D(3), (4, 2)),
 }
 LAYERS.update(CONV_LAYERS)
 

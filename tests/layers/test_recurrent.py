@@ -1,0 +1,371 @@
+"""Embedding and the recurrent layers (LSTM, GRU, SimpleRNN): outputs
+against the numpy references, tape gradients against the references'
+backward and float64 finite differences, masks, states, training."""
+import numpy as np
+import pytest
+
+from ckeras import backend as K
+from ckeras import layers
+from ckeras.models import Model, Sequential
+from ckeras.reference import embedding as ref_emb
+from ckeras.reference import recurrent as ref_rnn
+from tests.gradcheck import numeric_grad
+
+RNNS = {"LSTM": (layers.LSTM, ref_rnn.lstm_forward, ref_rnn.lstm_backward, 2),
+        "GRU": (layers.GRU, ref_rnn.gru_forward, ref_rnn.gru_backward, 1),
+        "SimpleRNN": (layers.SimpleRNN, ref_rnn.simple_rnn_forward,
+                      ref_rnn.simple_rnn_backward, 1)}
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    K.clear_session()
+
+
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _acts(kind, layer):
+    kw = {"activation": layer.activation.__name__}
+    if kind != "SimpleRNN":
+        kw["recurrent_activation"] = layer.recurrent_activation.__name__
+    return kw
+
+
+# ---- forward against the references -----------------------------------------
+@pytest.mark.parametrize("kind", sorted(RNNS))
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_rnn_matches_reference(kind, go_backwards):
+    cls, fwd, _, n_states = RNNS[kind]
+    layer = cls(4, return_sequences=True, return_state=True, go_backwards=go_backwards)
+    x = _x((3, 5, 6))
+    out = layer(x)
+    want = fwd(x, *layer.get_weights(), go_backwards=go_backwards, **_acts(kind, layer))
+    np.testing.assert_allclose(out[0], want[0], rtol=1e-5, atol=1e-6)
+    for got, ref in zip(out[1:], want[1:1 + n_states]):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    assert len(out) == 1 + n_states
+    # return_sequences=False gives the last output = h_T
+    last = cls.from_config({**layer.get_config(), "return_sequences": False,
+                            "return_state": False, "name": "last"})
+    last.build((None, 5, 6))
+    last.set_weights(layer.get_weights())
+    np.testing.assert_allclose(last(x), want[1], rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_weights_layout_and_unit_forget_bias():
+    lstm = layers.LSTM(3)
+    lstm.build((None, 7, 5))
+    assert [w.name.split("/")[-1] for w in lstm.weights] == [
+        "kernel:0", "recurrent_kernel:0", "bias:0"]
+    assert [w.shape for w in lstm.get_weights()] == [(5, 12), (3, 12), (12,)]
+    assert lstm.get_weights()[2].tolist() == [0] * 3 + [1] * 3 + [0] * 6
+    gru = layers.GRU(2)
+    gru.build((None, 7, 5))
+    assert [w.shape for w in gru.get_weights()] == [(5, 6), (2, 6), (6,)]
+    rnn = layers.SimpleRNN(2, use_bias=False)
+    rnn.build((None, 7, 5))
+    assert [w.shape for w in rnn.get_weights()] == [(5, 2), (2, 2)]
+
+
+def test_embedding_matches_reference_and_rejects_bad_indices():
+    emb = layers.Embedding(6, 3)
+    idx = np.array([[0, 5, 2], [1, 1, 4]], np.int32)
+    np.testing.assert_allclose(emb(idx), ref_emb.embedding_forward(
+        idx, emb.get_weights()[0]), rtol=0, atol=0)
+    assert np.abs(emb.get_weights()[0]).max() <= 0.05  # 'uniform' initializer
+    with pytest.raises(ValueError, match=r"\[0, 6\).*got 6"):
+        emb(np.array([[6]]))
+    with pytest.raises(ValueError, match="got -1"):
+        emb(np.array([[-1]]))
+
+
+def test_rnn_2d_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="3-D input.*Reshape"):
+        layers.LSTM(2)(layers.Input(shape=(5,)))
+    lstm = layers.LSTM(2)
+    lstm(_x((1, 2, 3)))
+    with pytest.raises(ValueError, match="3-D"):
+        lstm(_x((2, 3)))
+
+
+def test_keras1_style_input_dim_and_length_kwargs():
+    model = Sequential([layers.LSTM(3, input_dim=4, input_length=6),
+                        layers.Dense(1)])
+    assert model.input_shape == (None, 6, 4) and model.output_shape == (None, 1)
+    rnn = layers.SimpleRNN(2, input_dim=4)
+    assert rnn.batch_input_shape == (None, None, 4)
+
+
+def test_recurrent_dropout_and_custom_activation_are_clear_errors():
+    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
+        layers.LSTM(2, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
+        layers.GRU(2, activation="softmax")
+
+
+# ---- gradients ------------------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(RNNS))
+def test_rnn_tape_gradients_match_reference_backward(kind):
+    cls, fwd, bwd, n_states = RNNS[kind]
+    layer = cls(3, return_sequences=True, return_state=True)
+    x = _x((2, 4, 5))
+    layer.build((None, 4, 5))
+    rng = np.random.default_rng(1)
+    dhseq = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    dstates = [rng.standard_normal((2, 3)).astype(np.float32) for _ in range(n_states)]
+    xt = K.Variable(x)
+    with K.GradientTape() as tape:
+        outs = layer(xt * 1.0)  # a recorded Tensor (layers read Variables' values)
+        loss = K.sum(outs[0] * dhseq)
+        for o, d in zip(outs[1:], dstates):
+            loss = loss + K.sum(o * d)
+    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    want_out = fwd(x, *layer.get_weights(), **_acts(kind, layer))
+    want = bwd(dhseq, *dstates, want_out[-1], x, *layer.get_weights()[:2])
+    for g, w in zip(grads, want[:4]):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn"])
+def test_backend_op_gradients_float64_finite_differences(kind):
+    rng = np.random.default_rng(2)
+    G = {"lstm": 4, "gru": 3, "simple_rnn": 1}[kind]
+    N, T, C, U = 2, 3, 2, 2
+    vals = [rng.standard_normal((N, T, C)), 0.5 * rng.standard_normal((C, G * U)),
+            0.5 * rng.standard_normal((U, G * U)), 0.1 * rng.standard_normal(G * U),
+            0.3 * rng.standard_normal((N, U))]
+    if kind == "lstm":
+        vals.append(0.3 * rng.standard_normal((N, U)))  # c0
+    mask = np.array([[1, 0, 1], [1, 1, 0]])
+    acts = {} if kind == "simple_rnn" else {"recurrent_activation": "sigmoid"}
+    op = getattr(K, kind)
+    w = rng.standard_normal((N, T, U))
+
+    def scalar(*a):
+        hseq, hT = op(*a, mask=mask, go_backwards=True, **acts)[:2]
+        return K.sum(hseq * w) + 0.7 * K.sum(hT)
+
+    variables = [K.Variable(v, dtype="float64") for v in vals]
+    with K.GradientTape() as tape:
+        loss = scalar(*variables)
+    grads = tape.gradient(loss, variables)
+    for i, (v, g) in enumerate(zip(vals, grads)):
+        want = numeric_grad(lambda: float(scalar(*vals)), v)
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7,
+                                   err_msg=f"{kind} input {i}")
+
+
+def test_embedding_gradient_is_scatter_add():
+    emb = layers.Embedding(5, 2)
+    idx = np.array([[1, 1, 3]], np.int32)
+    dy = _x((1, 3, 2))
+    with K.GradientTape() as tape:
+        loss = K.sum(emb(idx) * dy)
+    g = tape.gradient(loss, emb.embeddings)
+    np.testing.assert_allclose(g, ref_emb.embedding_backward(dy, idx, 5), rtol=1e-6)
+
+
+# ---- masks ----------------------------------------------------------------------
+def test_embedding_mask_zero_reaches_lstm():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    inp = layers.Input(shape=(4,), dtype="int32")
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = Model(inp, lstm(emb(inp)))
+    got = model.predict(ids)
+    want = ref_rnn.lstm_forward(emb(ids), *lstm.get_weights(), mask=ids != 0)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # masked steps repeat the previous output
+    np.testing.assert_array_equal(got[0, 2], got[0, 1])
+    # Sequential and training mode see the mask too
+    seq = Sequential([layers.Embedding(5, 3, mask_zero=True, input_length=4),
+                      layers.LSTM(2)])
+    seq.layers[0].set_weights(emb.get_weights())
+    seq.layers[1].set_weights(lstm.get_weights())
+    np.testing.assert_allclose(seq.predict(ids), want[:, -1], rtol=1e-5, atol=1e-6)
+    assert np.allclose(model.run_graph([ids], 1)[0], want, atol=1e-6)
+
+
+def test_masking_layer_reaches_gru():
+    x = _x((2, 3, 2))
+    x[0, 1] = 0.0
+    inp = layers.Input(shape=(3, 2))
+    gru = layers.GRU(2)
+    model = Model(inp, gru(layers.Masking(0.0)(inp)))
+    want = ref_rnn.gru_forward(x, *gru.get_weights(), mask=np.any(x != 0, axis=-1))[1]
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-5, atol=1e-6)
+
+
+def test_mask_into_non_masking_layer_raises():
+    inp = layers.Input(shape=(4,), dtype="int32")
+    with pytest.raises(TypeError, match="flatten.*does not support masking"):
+        layers.Flatten()(layers.Embedding(5, 3, mask_zero=True)(inp))
+    # the last output of an LSTM carries no mask: Flatten-free Dense is fine
+    out = layers.Dense(1)(layers.LSTM(2)(layers.Embedding(5, 3, mask_zero=True)(inp)))
+    assert out._keras_mask is None
+
+
+def test_nodes_store_masks_and_k_function_applies_them():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    inp = layers.Input(shape=(4,), dtype="int32")
+    emb = layers.Embedding(5, 3, mask_zero=True)
+    lstm = layers.LSTM(2, return_sequences=True)
+    out = lstm(emb(inp))
+    assert emb.output_mask is not None and lstm.input_mask is emb.output_mask
+    assert lstm.output_mask is emb.output_mask
+    mask_fn = K.function([inp], [emb.output_mask])
+    assert np.asarray(mask_fn([ids])[0]).tolist() == (ids != 0).tolist()
+    want = Model(inp, out).predict(ids)
+    np.testing.assert_allclose(K.function([inp], [out])([ids])[0], want, rtol=1e-6)
+    np.testing.assert_array_equal(want[0, 3], want[0, 1])
+
+
+# ---- states ---------------------------------------------------------------------
+def test_initial_state_symbolic_and_eager():
+    x = _x((2, 3, 4))
+    h0, c0 = _x((2, 5), 1), _x((2, 5), 2)
+    inp = layers.Input(shape=(3, 4))
+    hi, ci = layers.Input(shape=(5,)), layers.Input(shape=(5,))
+    lstm = layers.LSTM(5, return_state=True)
+    out, h, c = lstm(inp, initial_state=[hi, ci])
+    model = Model([inp, hi, ci], [out, h, c])
+    got = model.predict([x, h0, c0])
+    want = ref_rnn.lstm_forward(x, *lstm.get_weights(), h0=h0, c0=c0)
+    for g, w in zip(got, [want[1], want[1], want[2]]):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    eager = lstm(x, initial_state=[h0, c0])
+    np.testing.assert_allclose(eager[2], want[2], rtol=1e-5, atol=1e-6)
+    clone = Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone.predict([x, h0, c0])[2], want[2], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_stateful_carries_state_and_resets():
+    x = _x((2, 6, 3))
+    rnn = layers.SimpleRNN(4, stateful=True, batch_input_shape=(2, 3, 3))
+    model = Sequential([rnn])
+    first = model.predict(x[:, :3], batch_size=2)
+    second = model.predict(x[:, 3:], batch_size=2)
+    full = ref_rnn.simple_rnn_forward(x, *rnn.get_weights())[0]
+    np.testing.assert_allclose(first, full[:, 2], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(second, full[:, 5], rtol=1e-5, atol=1e-6)
+    rnn.reset_states()
+    np.testing.assert_allclose(model.predict(x[:, 3:], batch_size=2),
+                               ref_rnn.simple_rnn_forward(x[:, 3:], *rnn.get_weights())[1],
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="batch size 2, got a batch of 1"):
+        rnn(x[:1, :3])
+    with pytest.raises(ValueError, match="fixed batch size"):
+        layers.LSTM(2, stateful=True)(layers.Input(shape=(3, 3)))
+    with pytest.raises(AttributeError, match="stateful"):
+        layers.LSTM(2).reset_states()
+
+
+# ---- dropout and training ----------------------------------------------------------
+def test_dropout_only_in_training_and_fixed_across_time():
+    lstm = layers.LSTM(3, dropout=0.5, return_sequences=True)
+    x = np.ones((64, 4, 8), np.float32)
+    np.testing.assert_allclose(lstm(x), ref_rnn.lstm_forward(x, *lstm.get_weights())[0],
+                               rtol=1e-5, atol=1e-6)
+    K.set_random_seed(0)
+    a = np.asarray(lstm(x, training=True))
+    assert not np.allclose(a, lstm(x))
+    # linear SimpleRNN with R = 0: h_t = (x_t * m) W, so a mask fixed across
+    # time gives equal outputs at every step for a constant input
+    rnn = layers.SimpleRNN(8, activation="linear", use_bias=False, dropout=0.5,
+                           recurrent_initializer="zeros", return_sequences=True)
+    y = np.asarray(rnn(x, training=True))
+    np.testing.assert_allclose(y, np.repeat(y[:, :1], 4, axis=1), rtol=1e-6)
+    assert not np.allclose(y[0, 0], y[1, 0])  # but it differs between samples
+    m = y[:, 0] @ np.linalg.inv(rnn.get_weights()[0])  # the input mask itself
+    np.testing.assert_allclose(m, np.round(m / 2) * 2, atol=1e-3)  # 0 or 1 / 0.5
+    assert 0.3 < (np.abs(m) < 1e-3).mean() < 0.7
+
+
+def test_embedding_lstm_dense_trains():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6)).astype(np.int32)
+    y = (x[:, -1] > 10).astype(np.float32)
+    model = Sequential([layers.Embedding(20, 8, input_length=6), layers.LSTM(8),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop")
+    hist = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    losses = hist.history["loss"]
+    assert losses[-1] < losses[0] - 0.05 and losses == sorted(losses, reverse=True), losses
+
+
+def test_guide_two_input_two_output_model():
+    main_input = layers.Input(shape=(100,), dtype="int32", name="main_input")
+    x = layers.Embedding(output_dim=512, input_dim=10000, input_length=100)(main_input)
+    lstm_out = layers.LSTM(32)(x)
+    auxiliary_output = layers.Dense(1, activation="sigmoid", name="aux_output")(lstm_out)
+    auxiliary_input = layers.Input(shape=(5,), name="aux_input")
+    x = layers.concatenate([lstm_out, auxiliary_input])
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(64, activation="relu")(x)
+    main_output = layers.Dense(1, activation="sigmoid", name="main_output")(x)
+    model = Model(inputs=[main_input, auxiliary_input],
+                  outputs=[main_output, auxiliary_output])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("lstm" in l for l in lines)
+    assert model.count_params() == 10000 * 512 + 4 * 32 * (512 + 32 + 1) + 33 + \
+        (38 * 64 + 2 * 65 * 64 + 65)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy",
+                  loss_weights=[1., 0.2])
+    rng = np.random.default_rng(0)
+    headline = rng.integers(0, 10000, (16, 100))
+    extra = rng.random((16, 5)).astype(np.float32)
+    labels = (rng.random((16, 1)) > 0.5).astype(np.float32)
+    hist = model.fit([headline, extra], [labels, labels], epochs=1, batch_size=8,
+                     verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+
+
+def test_masks_through_merge_layers():
+    ids_a = np.array([[1, 2, 0]], np.int32)
+    ids_b = np.array([[1, 0, 3]], np.int32)
+    a, b = layers.Input(shape=(3,), dtype="int32"), layers.Input(shape=(3,), dtype="int32")
+    emb = layers.Embedding(4, 2, mask_zero=True)
+    summed = layers.add([emb(a), emb(b)])
+    lstm = layers.LSTM(2, return_sequences=True)
+    model = Model([a, b], lstm(summed))
+    x = emb(ids_a) + emb(ids_b)
+    want = ref_rnn.lstm_forward(x, *lstm.get_weights(), mask=(ids_a != 0) & (ids_b != 0))
+    np.testing.assert_allclose(model.predict([ids_a, ids_b]), want[0], rtol=1e-5,
+                               atol=1e-6)
+    merge = layers.Concatenate()
+    m = merge.compute_mask([x, x], [ids_a != 0, None])
+    assert m.tolist() == [[True, True, False]]
+    assert layers.Concatenate(axis=1).compute_mask(
+        [x, x], [ids_a != 0, ids_b != 0]).tolist() == [[True, True, False, True, False,
+                                                        True]]
+
+
+def test_loss_ignores_masked_timesteps():
+    ids = np.array([[3, 1, 0, 0], [2, 4, 1, 2]], np.int32)
+    y = np.random.default_rng(0).standard_normal((2, 4, 1)).astype(np.float32)
+    model = Sequential([layers.Embedding(5, 3, mask_zero=True, input_length=4),
+                        layers.LSTM(2, return_sequences=True),
+                        layers.TimeDistributed(layers.Dense(1))])
+    model.compile(loss="mse", optimizer="sgd")
+    pred = model.predict(ids)
+    keep = (ids != 0).astype(np.float32)
+    se = ((pred - y) ** 2)[..., 0]
+    want = np.mean(se * keep / keep.mean())
+    np.testing.assert_allclose(model.evaluate(ids, y, verbose=0), want, rtol=1e-5)
+    # targets at masked steps do not matter, in evaluation or training
+    y2 = y.copy()
+    y2[0, 2:] = 100.0
+    np.testing.assert_allclose(model.evaluate(ids, y2, verbose=0), want, rtol=1e-5)
+    w = model.get_weights()
+    model.train_on_batch(ids, y)
+    after = model.get_weights()
+    model.set_weights(w)
+    model.train_on_batch(ids, y2)
+    for a, b in zip(after, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
