@@ -82,6 +82,20 @@ def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None,
                            dilation_rate)
 
 
+def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """1-D convolution, Keras 2's ``K.conv1d``: x (N, steps, C), kernel
+    (k, C, filters); padding 'valid', 'same' or 'causal'. Runs the 2-D op on
+    a height-1 view; channels_last only."""
+    from ckeras.backend.array_ops import expand_dims, squeeze
+    if _format(data_format) != "channels_last":
+        raise ValueError(f"conv1d: only data_format='channels_last' is supported, got "
+                         f"{data_format!r}")
+    s = strides[0] if isinstance(strides, (tuple, list)) else strides
+    d = dilation_rate[0] if isinstance(dilation_rate, (tuple, list)) else dilation_rate
+    return squeeze(conv2d_bias_act(expand_dims(x, 1), expand_dims(kernel, 0), None,
+                                   (1, s), padding, "channels_last", (1, d)), 1)
+
+
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None,
            pool_mode="max"):
     """2-D max or average pooling, Keras 2's ``K.pool2d``."""

@@ -168,7 +168,8 @@ class Conv1D(_Conv):
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 dilation_rate=1, activation=None, use_bias=True,
+                 data_format="channels_last", dilation_rate=1, activation=None,
+                 use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None,
@@ -176,6 +177,7 @@ class Conv1D(_Conv):
         if "input_shape" not in kwargs and "input_dim" in kwargs:
             kwargs["input_shape"] = (kwargs.pop("input_length", None),
                                      kwargs.pop("input_dim"))
+        conv_utils.normalize_data_format_1d(data_format, "Conv1D")
         super().__init__(1, filters, kernel_size, strides, padding, "channels_last",
                          dilation_rate, activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, bias_regularizer,
@@ -346,7 +348,11 @@ class _UpSampling(_Spatial):
 class UpSampling2D(_UpSampling):
     """Repeats rows and columns: size (rows, cols) factors, default (2, 2)."""
 
-    def __init__(self, size=(2, 2), data_format=None, **kwargs):
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest",
+                 **kwargs):
+        if interpolation != "nearest":
+            raise ValueError(f"UpSampling2D: interpolation={interpolation!r} is not "
+                             "supported; only 'nearest'")
         super().__init__(2, size, data_format, **kwargs)
 
 

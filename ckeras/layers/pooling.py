@@ -92,7 +92,9 @@ class MaxPooling1D(_Pooling):
 
     pool_mode = "max"
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid",
+                 data_format="channels_last", **kwargs):
+        conv_utils.normalize_data_format_1d(data_format, type(self).__name__)
         super().__init__(1, pool_size, strides, padding, None, **kwargs)
 
 
@@ -153,7 +155,8 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
     reduce = "max"
 
-    def __init__(self, **kwargs):
+    def __init__(self, data_format="channels_last", **kwargs):
+        conv_utils.normalize_data_format_1d(data_format, type(self).__name__)
         super().__init__(1, **kwargs)
 
 

@@ -63,3 +63,14 @@ def conv_output_length(input_length, filter_size, padding, stride, dilation=1,
             f"padding={padding!r}); use padding='same', a smaller {what}, or a "
             "larger input")
     return (length + stride - 1) // stride
+
+
+def normalize_data_format_1d(data_format, what):
+    """A 1-D layer's data_format: Keras 2.2 accepts the argument (and writes
+    it in configs); ckeras runs 1-D layers channels_last only, so
+    'channels_first' is refused instead of being silently ignored."""
+    fmt = normalize_data_format(data_format)
+    if fmt != "channels_last":
+        raise ValueError(f"{what}: only data_format='channels_last' is supported for "
+                         f"1-D layers, got {data_format!r}")
+    return fmt

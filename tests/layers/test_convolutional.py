@@ -306,3 +306,56 @@ def test_guide_shared_conv2d_node_shapes():
     assert conv.get_input_shape_at(0) == (None, 32, 32, 3)
     assert conv.get_input_shape_at(1) == (None, 64, 64, 3)
     assert conv.get_output_shape_at(1) == (None, 64, 64, 16)
+
+
+# ---- Keras 2.2 arguments of the 1-D layers, UpSampling2D interpolation, K.conv1d
+
+def test_keras22_conv1d_config_with_data_format_loads():
+    # as Keras 2.2.x writes it: data_format is part of Conv1D's config
+    config = {"name": "c", "trainable": True, "filters": 2, "kernel_size": [3],
+              "strides": [1], "padding": "causal", "data_format": "channels_last",
+              "dilation_rate": [2], "activation": "relu", "use_bias": True}
+    layer = layers.Conv1D.from_config(config)
+    assert (layer.kernel_size, layer.dilation_rate, layer.padding) == ((3,), (2,), "causal")
+    assert layer(np.ones((1, 6, 4), np.float32)).shape == (1, 6, 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda fmt: layers.Conv1D(2, 3, data_format=fmt),
+    lambda fmt: layers.MaxPooling1D(2, data_format=fmt),
+    lambda fmt: layers.AveragePooling1D(2, data_format=fmt),
+    lambda fmt: layers.GlobalMaxPooling1D(data_format=fmt),
+    lambda fmt: layers.GlobalAveragePooling1D(data_format=fmt),
+])
+def test_1d_layers_take_data_format_channels_last_and_refuse_channels_first(make):
+    layer = make("channels_last")
+    assert layer(np.ones((2, 6, 3), np.float32)).shape[0] == 2
+    with pytest.raises(ValueError, match="channels_last"):
+        make("channels_first")
+
+
+def test_upsampling2d_interpolation_argument():
+    y = layers.UpSampling2D((2, 1), interpolation="nearest")(
+        np.arange(4, dtype=np.float32).reshape(1, 2, 2, 1))
+    assert y[0, :, :, 0].tolist() == [[0, 1], [0, 1], [2, 3], [2, 3]]
+    with pytest.raises(ValueError, match="interpolation"):
+        layers.UpSampling2D(interpolation="bilinear")
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", "causal"])
+def test_k_conv1d(padding):
+    from ckeras.reference import conv as conv_ref
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 7, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4)).astype(np.float32)
+    y = K.conv1d(x, w, 1, padding, dilation_rate=2)
+    if padding == "causal":  # all the padding before the first step
+        want = conv_ref.conv2d_forward(np.pad(x, ((0, 0), (4, 0), (0, 0)))[:, None],
+                                       w[None], dilation=(1, 2))[:, 0]
+    else:
+        want = conv_ref.conv2d_forward(x[:, None], w[None], padding=padding,
+                                       dilation=(1, 2))[:, 0]
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    check_op(lambda a, b: K.conv1d(a, b, 2, padding), (2, 7, 2), (3, 2, 2))
+    with pytest.raises(ValueError, match="channels_last"):
+        K.conv1d(x, w, data_format="channels_first")
