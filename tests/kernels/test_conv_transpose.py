@@ -209,7 +209,8 @@ def test_matches_torch_conv_transpose2d(case):
     full_h = (x.shape[2] - 1) * sh + (kh - 1) * dh + 1
     full_w = (x.shape[3] - 1) * sw + (kw - 1) * dw + 1
     tx = torch.tensor(x, requires_grad=True)
-    tW = torch.tensor(Wt.transpose(3, 2, 0, 1).copy(), requires_grad=True)  # (in, F, kh, kw)
+    # torch's kernel is (in, filters, kh, kw)
+    tW = torch.tensor(Wt.transpose(3, 2, 0, 1).copy(), requires_grad=True)
     tb = torch.tensor(b, requires_grad=True)
     full = F.conv_transpose2d(tx, tW, None, stride=(sh, sw), dilation=(dh, dw))
     assert full.shape[2:] == (full_h, full_w)
