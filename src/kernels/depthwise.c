@@ -34,32 +34,60 @@
 #define CK_DW_MAX_TILE 16
 #define CK_DW_TILE_FLOATS ((int64_t)1 << 20)
 
-/* y[c*M+m] += a[c] * w[c*M+m] for c < C, m < M. */
-CK_VECTOR_CLONES static void madd(float *restrict y, const float *restrict a,
-                                  const float *restrict w, int64_t C,
-                                  int64_t M) {
-    if (M == 1) {
-        for (int64_t c = 0; c < C; c++) y[c] += a[c] * w[c];
-        return;
-    }
-    for (int64_t c = 0; c < C; c++) {
-        const float ac = a[c];
-        for (int64_t m = 0; m < M; m++) y[c * M + m] += ac * w[c * M + m];
+/* NHWC row helpers, n pixels: pixel k of y / dz / dW-side rows is CM
+ * contiguous floats at k*CM, pixel k of x / dx is C floats at k*xs (xs =
+ * stride_w*C). The inner loop runs over the channels. */
+
+/* y[k, c*M+m] += x[k, c] * w[c*M+m]  (forward, one tap over a row) */
+CK_VECTOR_CLONES static void madd_row(float *restrict y, const float *restrict x,
+                                      const float *restrict w, int64_t n,
+                                      int64_t C, int64_t M, int64_t xs) {
+    const int64_t CM = C * M;
+    for (int64_t k = 0; k < n; k++) {
+        float *yk = y + k * CM;
+        const float *xk = x + k * xs;
+        if (M == 1) {
+            for (int64_t c = 0; c < C; c++) yk[c] += xk[c] * w[c];
+        } else {
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t m = 0; m < M; m++) yk[c * M + m] += xk[c] * w[c * M + m];
+        }
     }
 }
 
-/* d[c] += sum_m a[c*M+m] * w[c*M+m] for c < C. */
-CK_VECTOR_CLONES static void mdot(float *restrict d, const float *restrict a,
-                                  const float *restrict w, int64_t C,
-                                  int64_t M) {
-    if (M == 1) {
-        for (int64_t c = 0; c < C; c++) d[c] += a[c] * w[c];
-        return;
+/* dw[c*M+m] += sum_k x[k, c] * dz[k, c*M+m], k in order */
+CK_VECTOR_CLONES static void wacc_row(float *restrict dw, const float *restrict x,
+                                      const float *restrict dz, int64_t n,
+                                      int64_t C, int64_t M, int64_t xs) {
+    const int64_t CM = C * M;
+    for (int64_t k = 0; k < n; k++) {
+        const float *xk = x + k * xs, *dk = dz + k * CM;
+        if (M == 1) {
+            for (int64_t c = 0; c < C; c++) dw[c] += xk[c] * dk[c];
+        } else {
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t m = 0; m < M; m++) dw[c * M + m] += xk[c] * dk[c * M + m];
+        }
     }
-    for (int64_t c = 0; c < C; c++) {
-        float s = 0.0f;
-        for (int64_t m = 0; m < M; m++) s += a[c * M + m] * w[c * M + m];
-        d[c] += s;
+}
+
+/* dx[k, c] += sum_m dz[k, c*M+m] * w[c*M+m] */
+CK_VECTOR_CLONES static void xacc_row(float *restrict dx, const float *restrict dz,
+                                      const float *restrict w, int64_t n,
+                                      int64_t C, int64_t M, int64_t xs) {
+    const int64_t CM = C * M;
+    for (int64_t k = 0; k < n; k++) {
+        float *xk = dx + k * xs;
+        const float *dk = dz + k * CM;
+        if (M == 1) {
+            for (int64_t c = 0; c < C; c++) xk[c] += dk[c] * w[c];
+        } else {
+            for (int64_t c = 0; c < C; c++) {
+                float s = 0.0f;
+                for (int64_t m = 0; m < M; m++) s += dk[c * M + m] * w[c * M + m];
+                xk[c] += s;
+            }
+        }
     }
 }
 
@@ -125,17 +153,18 @@ static void dw_forward_row_nhwc(void *vctx, int64_t blk) {
         if (c->b) memcpy(yr + ow * CM, c->b, (size_t)CM * sizeof(float));
         else memset(yr + ow * CM, 0, (size_t)CM * sizeof(float));
     }
+    /* taps in order (i, j); each one a pass over the row's valid pixels */
     for (int64_t i = 0; i < g->kh; i++) {
         const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
         if (ih < 0 || ih >= g->H) continue;
         const float *xr = c->x + (n * g->H + ih) * g->W * C;
-        for (int64_t ow = 0; ow < OW; ow++) {
-            const int64_t iw0 = ow * g->stride_w - g->pad_left;
-            for (int64_t j = 0; j < g->kw; j++) {
-                const int64_t iw = iw0 + j * g->dilation_w;
-                if (iw < 0 || iw >= g->W) continue;
-                madd(yr + ow * CM, xr + iw * C, c->W + (i * g->kw + j) * CM, C, M);
-            }
+        for (int64_t j = 0; j < g->kw; j++) {
+            int64_t lo, hi;
+            col_range(g, j, &lo, &hi);
+            if (hi <= lo) continue;
+            const int64_t iw = lo * g->stride_w + j * g->dilation_w - g->pad_left;
+            madd_row(yr + lo * CM, xr + iw * C, c->W + (i * g->kw + j) * CM, hi - lo,
+                     C, M, g->stride_w * C);
         }
     }
 }
@@ -207,24 +236,29 @@ static void dw_backward_image_nhwc(const dw_ctx *c, int64_t n, float *dWp,
     const int64_t C = g->C, M = c->M, CM = C * M, H = g->H, W = g->W;
     const float *xn = c->x + n * H * W * C;
     float *dxn = c->dx ? c->dx + n * H * W * C : NULL;
-    for (int64_t oh = 0; oh < g->OH; oh++)
-        for (int64_t ow = 0; ow < g->OW; ow++) {
-            const float *dz = c->dy + ((n * g->OH + oh) * g->OW + ow) * CM;
-            if (dbp)
-                for (int64_t k = 0; k < CM; k++) dbp[k] += dz[k];
-            for (int64_t i = 0; i < g->kh; i++) {
-                const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
-                if (ih < 0 || ih >= H) continue;
-                for (int64_t j = 0; j < g->kw; j++) {
-                    const int64_t iw = ow * g->stride_w - g->pad_left + j * g->dilation_w;
-                    if (iw < 0 || iw >= W) continue;
-                    const int64_t tap = (i * g->kw + j) * CM, at = (ih * W + iw) * C;
-                    /* forward: y[c*M+m] += x[c] W[tap + c*M+m] */
-                    madd(dWp + tap, xn + at, dz, C, M);
-                    if (dxn) mdot(dxn + at, dz, c->W + tap, C, M);
-                }
+    for (int64_t oh = 0; oh < g->OH; oh++) {
+        const float *dzr = c->dy + (n * g->OH + oh) * g->OW * CM;
+        if (dbp)
+            for (int64_t ow = 0; ow < g->OW; ow++)
+                for (int64_t k = 0; k < CM; k++) dbp[k] += dzr[ow * CM + k];
+        for (int64_t i = 0; i < g->kh; i++) {
+            const int64_t ih = oh * g->stride_h - g->pad_top + i * g->dilation_h;
+            if (ih < 0 || ih >= H) continue;
+            for (int64_t j = 0; j < g->kw; j++) {
+                int64_t lo, hi;
+                col_range(g, j, &lo, &hi);
+                if (hi <= lo) continue;
+                const int64_t iw = lo * g->stride_w + j * g->dilation_w - g->pad_left;
+                const int64_t tap = (i * g->kw + j) * CM, at = (ih * W + iw) * C;
+                /* forward: y[ow, c*M+m] += x[iw(ow), c] W[tap + c*M+m] */
+                wacc_row(dWp + tap, xn + at, dzr + lo * CM, hi - lo, C, M,
+                         g->stride_w * C);
+                if (dxn)
+                    xacc_row(dxn + at, dzr + lo * CM, c->W + tap, hi - lo, C, M,
+                             g->stride_w * C);
             }
         }
+    }
 }
 
 static void dw_backward_image_nchw(const dw_ctx *c, int64_t n, float *dWp,
