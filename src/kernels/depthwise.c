@@ -111,10 +111,23 @@ CK_VECTOR_CLONES static void axpy_scatter(float *restrict y,
         for (int64_t k = 0; k < n; k++) y[k * s] += w * x[k];
 }
 
-/* sum_k a[k*s] * b[k], in order k = 0..n-1. */
-static float dot_strided(const float *a, const float *b, int64_t n, int64_t s) {
+/* sum_k a[k*s] * b[k]: 8 lane sums (k mod 8, each in order), added
+ * lane by lane, then the tail. Lane arithmetic is elementwise, so the
+ * vector and scalar builds give the same bits. */
+CK_VECTOR_CLONES static float dot_strided(const float *restrict a,
+                                          const float *restrict b, int64_t n,
+                                          int64_t s) {
+    float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int64_t k = 0;
+    if (s == 1)
+        for (; k + 8 <= n; k += 8)
+            for (int l = 0; l < 8; l++) lane[l] += a[k + l] * b[k + l];
+    else
+        for (; k + 8 <= n; k += 8)
+            for (int l = 0; l < 8; l++) lane[l] += a[(k + l) * s] * b[k + l];
     float acc = 0.0f;
-    for (int64_t k = 0; k < n; k++) acc += a[k * s] * b[k];
+    for (int l = 0; l < 8; l++) acc += lane[l];
+    for (; k < n; k++) acc += a[k * s] * b[k];
     return acc;
 }
 
