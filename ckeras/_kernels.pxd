@@ -151,6 +151,26 @@ cdef extern from "ckeras_kernels.h" nogil:
                             const float *x, const float *W, const float *y,
                             const ck_conv_geom *g, int64_t K, int act,
                             float alpha, float *workspace)
+    int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g,
+                                               int64_t K)
+    void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
+                                     const float *b, const ck_conv_geom *g,
+                                     int64_t K, int act, float alpha,
+                                     float *workspace)
+    void ck_conv2d_transpose_backward(float *dx, float *dW, float *db,
+                                      const float *dy, const float *x,
+                                      const float *W, const float *y,
+                                      const ck_conv_geom *g, int64_t K,
+                                      int act, float alpha, float *workspace)
+    int64_t ck_depthwise_conv2d_workspace_size(const ck_conv_geom *g,
+                                               int64_t M)
+    void ck_depthwise_conv2d_forward(float *y, const float *x, const float *W,
+                                     const float *b, const ck_conv_geom *g,
+                                     int64_t M)
+    void ck_depthwise_conv2d_backward(float *dx, float *dW, float *db,
+                                      const float *dy, const float *x,
+                                      const float *W, const ck_conv_geom *g,
+                                      int64_t M, float *workspace)
     void ck_max_pool2d_forward(float *y, const float *x,
                                const ck_conv_geom *g)
     void ck_max_pool2d_backward(float *dx, const float *dy, const float *x,

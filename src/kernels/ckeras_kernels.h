@@ -304,6 +304,47 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
                         const ck_conv_geom *g, int64_t K, int act,
                         float alpha, float *workspace);
 
+/* Conv2DTranspose (conv.c), the adjoint of Conv2D in x: g is the
+ * geometry of the Conv2D that maps the transposed conv's OUTPUT y back to
+ * its input x, so y has g's input shape (N,H,W,C) / (N,C,H,W) and x has
+ * g's output shape with K channels: x[N,OH,OW,K] / [N,K,OH,OW].
+ * W[kh,kw,C,K] (Keras's Conv2DTranspose layout (kh, kw, filters, in)).
+ *   y = act(col2im(x W^T) + b),  b[C] or NULL.
+ * Activation on y's last axis, as for Conv2D. Tiles of images like
+ * Conv2D (one parallel block per image), chunked by rows of x. */
+int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g, int64_t K);
+void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
+                                 const float *b, const ck_conv_geom *g,
+                                 int64_t K, int act, float alpha,
+                                 float *workspace);
+/* dz = dy * act'(y); db[C] += sum dz; dx[x's shape] += im2col(dz) W
+ * (Conv2D forward of dz); dW += im2col(dz)^T x. dx or db may be NULL. */
+void ck_conv2d_transpose_backward(float *dx, float *dW, float *db,
+                                  const float *dy, const float *x,
+                                  const float *W, const float *y,
+                                  const ck_conv_geom *g, int64_t K, int act,
+                                  float alpha, float *workspace);
+
+/* Depthwise Conv2D (depthwise.c), TensorFlow's depthwise_conv2d: each
+ * input channel c has M = depth_multiplier filters of its own,
+ *   y[n,oh,ow,c*M+m] = b[c*M+m] + sum_{i,j} x[n,ih,iw,c] W[i,j,c,m]
+ * W[kh,kw,C,M] (Keras layout), b[C*M] or NULL; y[N,OH,OW,C*M] (NHWC) or
+ * [N,C*M,OH,OW] (NCHW). No activation (the layer applies it). Forward
+ * blocks: NHWC one output row (n, oh), NCHW one input plane (n, c).
+ * Backward: tiles of images, one block per image writing dx[n] and its
+ * own dW/db partials, then a fixed-order sum of the partials. */
+int64_t ck_depthwise_conv2d_workspace_size(const ck_conv_geom *g, int64_t M);
+void ck_depthwise_conv2d_forward(float *y, const float *x, const float *W,
+                                 const float *b, const ck_conv_geom *g,
+                                 int64_t M);
+/* dx += sum_m dy W (scattered to the taps); dW[kh,kw,C,M] += sum x dy;
+ * db[C*M] += sum dy. dx or db may be NULL. workspace:
+ * ck_depthwise_conv2d_workspace_size floats. */
+void ck_depthwise_conv2d_backward(float *dx, float *dW, float *db,
+                                  const float *dy, const float *x,
+                                  const float *W, const ck_conv_geom *g,
+                                  int64_t M, float *workspace);
+
 /* Pooling (pool.c) over kh x kw windows (g->dilation_* must be 1);
  * x[N,H,W,C] or [N,C,H,W], y[N,OH,OW,C] or [N,C,OH,OW]. Padding taps are
  * ignored: max over the valid taps, average over the count of valid taps

@@ -13,6 +13,7 @@ void ck_test_optimizers(void);
 void ck_test_recurrent(void);
 void ck_test_embedding(void);
 void ck_test_conv(void);
+void ck_test_depthwise(void);
 void ck_test_pool(void);
 
 static void run_all(void) {
@@ -25,6 +26,7 @@ static void run_all(void) {
     ck_test_recurrent();
     ck_test_embedding();
     ck_test_conv();
+    ck_test_depthwise();
     ck_test_pool();
 }
 
