@@ -1,6 +1,6 @@
 # Declarations of the C kernels (src/kernels/ckeras_kernels.h), in header
 # order. Declarations only: the wrappers live in _kernels.pyx.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "ckeras_kernels.h" nogil:
     void ck_init()
@@ -37,6 +37,9 @@ cdef extern from "ckeras_kernels.h" nogil:
     void ck_activation_backward(float *dx, const float *dy, const float *y,
                                 int64_t rows, int64_t cols, int act,
                                 float alpha)
+
+    void ck_dropout_forward(float *y, float *mask, const float *x, int64_t n,
+                            float rate, uint64_t seed)
 
     void ck_dense_forward(float *y, const float *x, const float *W,
                           const float *b, int64_t N, int64_t C, int64_t U,

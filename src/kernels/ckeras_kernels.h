@@ -93,6 +93,15 @@ void ck_activation_backward(float *dx, const float *dy, const float *y,
                             int64_t rows, int64_t cols, int act, float alpha);
 
 /* ------------------------------------------------------------------ */
+/* Dropout (dropout.c): inverted dropout, mask from a counter-based     */
+/* stream of (seed, element index): mask = u < 1-rate ? 1/(1-rate) : 0, */
+/* y = x * mask, all flat [n]; y may alias x. 0 <= rate < 1. The        */
+/* backward pass is dx = dy * mask.                                     */
+/* ------------------------------------------------------------------ */
+void ck_dropout_forward(float *y, float *mask, const float *x, int64_t n,
+                        float rate, uint64_t seed);
+
+/* ------------------------------------------------------------------ */
 /* Dense (dense.c): y[N,U] = act(x[N,C] @ W[C,U] + b[U])               */
 /* b may be NULL (use_bias=False). Bias and activation are applied to  */
 /* each GEMM output block while it is still in cache.                  */

@@ -7,6 +7,7 @@ int ck_test_failures = 0;
 void ck_test_gemm(void);
 /* kernel families: one declaration each */
 void ck_test_activations(void);
+void ck_test_dropout(void);
 void ck_test_dense(void);
 void ck_test_losses(void);
 void ck_test_optimizers(void);
@@ -20,6 +21,7 @@ static void run_all(void) {
     ck_test_gemm();
     /* kernel families: one call each */
     ck_test_activations();
+    ck_test_dropout();
     ck_test_dense();
     ck_test_losses();
     ck_test_optimizers();
