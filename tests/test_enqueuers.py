@@ -120,6 +120,22 @@ def test_stop_mid_pass_leaves_no_threads(no_new_threads):
         OrderedEnqueuer(Indices(2)).start(workers=0)
 
 
+class FailingEpochEnd(Indices):
+    def on_epoch_end(self):
+        raise RuntimeError("cannot reshuffle")
+
+
+@pytest.mark.parametrize("multiprocessing", [False, True])
+def test_on_epoch_end_exception_reaches_get(multiprocessing, no_new_threads):
+    enqueuer = OrderedEnqueuer(FailingEpochEnd(3), use_multiprocessing=multiprocessing)
+    enqueuer.start(workers=2)
+    it = enqueuer.get()
+    assert _take(it, 3) == [(0, 0), (0, 1), (0, 2)]
+    with pytest.raises(RuntimeError, match="cannot reshuffle"):
+        next(it)
+    assert not enqueuer.is_running()
+
+
 def _countdown(n, fail_at=None):
     for i in range(n):
         if i == fail_at:

@@ -357,7 +357,7 @@ class GeneratorEnqueuer(SequenceEnqueuer):
         # under the lock from next() to put(), so batches keep the generator's order
         while not self._stop_event.is_set():
             with self._lock:
-                if self._finished:
+                if self._finished or self._stop_event.is_set():
                     return
                 entry = self._next_entry()
                 self._finished = entry[0] != "item"

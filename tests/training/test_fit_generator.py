@@ -1,6 +1,7 @@
 """fit/evaluate/predict_generator with workers: the same numbers whatever
 the workers, on_epoch_end per epoch, errors reach the caller, no threads left."""
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -52,10 +53,11 @@ def no_new_threads():
 
 def _train(workers, shuffle, use_multiprocessing=False, epochs=3):
     np.random.seed(0)
-    model, seq = _model(), Batches()
+    model, seq, val = _model(), Batches(), Batches(24)
     h = model.fit_generator(seq, epochs=epochs, verbose=0, workers=workers, shuffle=shuffle,
                             use_multiprocessing=use_multiprocessing, max_queue_size=2,
-                            validation_data=Batches(24))
+                            validation_data=val)
+    assert val.epochs_ended == epochs  # validation_steps = len(val): one pass an epoch
     return model.get_weights(), h.history, seq.epochs_ended
 
 
@@ -120,16 +122,22 @@ def test_generator_workers_and_validation_generator(no_new_threads):
             for i in range(len(s)):
                 yield s[i]
     runs = []
-    for workers in (0, 1):
+    for workers in (0, 1, 2):
         np.random.seed(0)
         model = _model()
-        h = model.fit_generator(forever(seq), steps_per_epoch=5, epochs=2, verbose=0,
-                                workers=workers, validation_data=forever(Batches(16)),
-                                validation_steps=2)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            h = model.fit_generator(forever(seq), steps_per_epoch=5, epochs=2, verbose=0,
+                                    workers=workers, validation_data=forever(Batches(16)),
+                                    validation_steps=2)
+        # workers=2: training and validation generators each warn once
+        assert [str(w.message).startswith("A Python generator is not thread-safe")
+                for w in caught] == [True] * (2 if workers == 2 else 0)
         runs.append((model.get_weights(), h.history))
-    for a, b in zip(runs[0][0], runs[1][0]):
-        np.testing.assert_array_equal(a, b)
-    assert runs[0][1] == runs[1][1] and "val_acc" in runs[0][1]
+    for run in runs[1:]:  # a generator's batches keep their order with any workers
+        for a, b in zip(runs[0][0], run[0]):
+            np.testing.assert_array_equal(a, b)
+        assert run[1] == runs[0][1] and "val_acc" in run[1]
 
 
 @pytest.mark.parametrize("use_multiprocessing", [False, True])
