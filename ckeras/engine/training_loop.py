@@ -594,12 +594,25 @@ class TrainingMixin:
                       use_multiprocessing=False, shuffle=True, initial_epoch=0):
         """Trains on batches from a Python generator or a Sequence.
 
-        With ``workers > 0`` the batches are fetched ahead by an enqueuer
-        (``OrderedEnqueuer`` for a Sequence, in a new order each pass when
-        ``shuffle``; ``GeneratorEnqueuer`` for a generator) in threads, or
-        in forked processes with ``use_multiprocessing``; with
-        ``workers=0`` in this thread. A generator validation_data gets its
-        own enqueuer, read on from where the previous epoch left off.
+        Args:
+            generator: a ``ckeras.utils.Sequence``, or a generator yielding
+                ``(x, y)`` or ``(x, y, sample_weight)`` forever.
+            steps_per_epoch: batches per epoch; default ``len(generator)``
+                for a Sequence.
+            validation_data: a Sequence, a generator (with
+                ``validation_steps``), or ``(x, y[, sample_weight])``.
+            max_queue_size: batches the workers keep ready.
+            workers: 0 reads the batches in this thread; n > 0 fetches them
+                ahead with an enqueuer (``OrderedEnqueuer`` for a Sequence,
+                ``GeneratorEnqueuer`` for a generator) with n workers. The
+                validation generator gets its own, read on from where the
+                previous epoch left off.
+            use_multiprocessing: the workers are forked processes, not threads.
+            shuffle: a Sequence's batches in a new random order each pass
+                (from numpy's global RNG, so ``np.random.seed`` repeats it,
+                for any ``workers``).
+
+        A Sequence's ``on_epoch_end()`` runs once after each full pass.
         """
         self._check_compiled("fit_generator")
         is_seq = isinstance(generator, Sequence)
