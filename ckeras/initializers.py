@@ -198,6 +198,12 @@ _OBJECTS = {k: v for k, v in globals().items()
                 "he_normal", "he_uniform")}
 
 
+def returns_fresh_array(initializer):
+    """Whether `initializer` is one of ckeras' own, which return a new array
+    on every call (so a Variable may take it without copying)."""
+    return type(initializer) in _BUILTIN
+
+
 def serialize(initializer):
     return serialize_keras_object(initializer)
 
@@ -206,6 +212,9 @@ def deserialize(config, custom_objects=None):
     return deserialize_keras_object(config, module_objects=_OBJECTS,
                                     custom_objects=custom_objects,
                                     printable_module_name="initializer")
+
+
+_BUILTIN = frozenset(v for v in _OBJECTS.values() if isinstance(v, type))
 
 
 def get(identifier):

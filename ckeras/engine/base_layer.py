@@ -10,8 +10,10 @@ Calling a layer on symbolic tensors (``Input``, other layers' outputs)
 builds it, infers the output shape, and records a ``Node``; calling it on
 concrete arrays computes right away.
 """
+import contextlib
 import inspect
 import re
+import threading
 
 import numpy as np
 
@@ -19,6 +21,24 @@ from ckeras import backend as K
 from ckeras.backend.tensor import SymbolicTensor, Variable
 from ckeras.engine.input_spec import InputSpec, check_input
 from ckeras.engine.node import Node
+
+_WEIGHTS_FROM_FILE = threading.local()
+
+
+@contextlib.contextmanager
+def weights_to_be_loaded():
+    """Inside this block ``add_weight`` gives zeros without running the
+    initializers: for loaders (``load_model``) that build a model only to
+    overwrite every weight from a file. Skipping the random draws saves
+    their time and their float64 temporaries; np.zeros' pages are only
+    touched when the loaded values are written into them."""
+    backup = getattr(_WEIGHTS_FROM_FILE, "value", False)
+    _WEIGHTS_FROM_FILE.value = True
+    try:
+        yield
+    finally:
+        _WEIGHTS_FROM_FILE.value = backup
+
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name",
                    "trainable", "weights", "input_dtype"}
@@ -141,10 +161,16 @@ class Layer:
         from ckeras import constraints, initializers, regularizers
         shape = tuple(int(s) for s in shape)
         init = initializers.get(initializer or "glorot_uniform")
-        dtype = dtype or K.floatx()
-        var = Variable(init(shape, dtype=dtype), dtype=dtype,
-                       name=f"{self.name}/{name}:0", trainable=trainable,
-                       constraint=constraints.get(constraint))
+        dtype = np.dtype(dtype or K.floatx())
+        if getattr(_WEIGHTS_FROM_FILE, "value", False):
+            value, owned = np.empty(shape, dtype=dtype), True
+        else:
+            value = init(shape, dtype=dtype)
+            # ckeras' initializers return a fresh array: no second copy
+            owned = initializers.returns_fresh_array(init)
+        var = Variable(value, dtype=dtype, name=f"{self.name}/{name}:0",
+                       trainable=trainable, constraint=constraints.get(constraint),
+                       copy=not owned)
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._regularized.append((regularizer, var))

@@ -262,6 +262,8 @@ def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False):
 
 # ---- files --------------------------------------------------------------------
 def _fsync(path, directory=False):
+    """Flushes a file's data (fdatasync where the OS has it: the size and
+    blocks, not the timestamps) or a directory's entries to the disk."""
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
         fd = os.open(path, flags)
@@ -270,7 +272,10 @@ def _fsync(path, directory=False):
             return  # some platforms cannot open directories
         raise
     try:
-        os.fsync(fd)
+        if directory or not hasattr(os, "fdatasync"):
+            os.fsync(fd)
+        else:
+            os.fdatasync(fd)
     except OSError:
         if not directory:
             raise
@@ -504,9 +509,12 @@ def _load_model(f, custom_objects, compile, safe_mode):
     config = _attr_json(f, "model_config")
     if config is None:
         raise ModelFileError("No model found in config file.")
-    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
     if "model_weights" not in f:
         raise ModelFileError("the file has a model_config but no model_weights group")
+    from ckeras.engine.base_layer import weights_to_be_loaded
+    with weights_to_be_loaded():  # every weight is read below (counts are checked)
+        model = model_from_config(config, custom_objects=custom_objects,
+                                  safe_mode=safe_mode)
     load_weights_from_hdf5_group(f["model_weights"], model.layers)
     if not compile:
         return model
