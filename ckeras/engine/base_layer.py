@@ -27,17 +27,30 @@ _WEIGHTS_FROM_FILE = threading.local()
 
 @contextlib.contextmanager
 def weights_to_be_loaded():
-    """Inside this block ``add_weight`` gives zeros without running the
-    initializers: for loaders (``load_model``) that build a model only to
-    overwrite every weight from a file. Skipping the random draws saves
-    their time and their float64 temporaries; np.zeros' pages are only
-    touched when the loaded values are written into them."""
-    backup = getattr(_WEIGHTS_FROM_FILE, "value", False)
-    _WEIGHTS_FROM_FILE.value = True
+    """Inside this block ``add_weight`` allocates without running the
+    initializer: for loaders (``load_model``) that build a model only to
+    overwrite its weights from a file. Skipping the random draws saves
+    their time and their float64 temporaries, and np.empty's pages are
+    first touched when the loaded values are written into them.
+
+    Yields the list of (variable, initializer) so created: the loader must
+    call ``initialize_unloaded(pending, loaded)`` afterwards, which runs
+    the initializer of every variable the file did not fill (a custom
+    layer's untracked weights, which Keras 2 does not save either)."""
+    backup = getattr(_WEIGHTS_FROM_FILE, "pending", None)
+    _WEIGHTS_FROM_FILE.pending = pending = []
     try:
-        yield
+        yield pending
     finally:
-        _WEIGHTS_FROM_FILE.value = backup
+        _WEIGHTS_FROM_FILE.pending = backup
+
+
+def initialize_unloaded(pending, loaded):
+    """Runs the initializer of each pending variable not in `loaded`."""
+    loaded = {id(v) for v in loaded}
+    for var, init in pending:
+        if id(var) not in loaded:
+            var.value[...] = init(var.value.shape, dtype=var.value.dtype)
 
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name",
@@ -162,7 +175,8 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         init = initializers.get(initializer or "glorot_uniform")
         dtype = np.dtype(dtype or K.floatx())
-        if getattr(_WEIGHTS_FROM_FILE, "value", False):
+        pending = getattr(_WEIGHTS_FROM_FILE, "pending", None)
+        if pending is not None:
             value, owned = np.empty(shape, dtype=dtype), True
         else:
             value = init(shape, dtype=dtype)
@@ -171,6 +185,8 @@ class Layer:
         var = Variable(value, dtype=dtype, name=f"{self.name}/{name}:0",
                        trainable=trainable, constraint=constraints.get(constraint),
                        copy=not owned)
+        if pending is not None:
+            pending.append((var, init))
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._regularized.append((regularizer, var))

@@ -511,11 +511,12 @@ def _load_model(f, custom_objects, compile, safe_mode):
         raise ModelFileError("No model found in config file.")
     if "model_weights" not in f:
         raise ModelFileError("the file has a model_config but no model_weights group")
-    from ckeras.engine.base_layer import weights_to_be_loaded
-    with weights_to_be_loaded():  # every weight is read below (counts are checked)
+    from ckeras.engine.base_layer import initialize_unloaded, weights_to_be_loaded
+    with weights_to_be_loaded() as pending:  # no initializer runs for weights
         model = model_from_config(config, custom_objects=custom_objects,
                                   safe_mode=safe_mode)
-    load_weights_from_hdf5_group(f["model_weights"], model.layers)
+    load_weights_from_hdf5_group(f["model_weights"], model.layers)  # all or nothing
+    initialize_unloaded(pending, [w for layer in model.layers for w in layer.weights])
     if not compile:
         return model
     training_config = _attr_json(f, "training_config")

@@ -117,3 +117,28 @@ def test_custom_initializer_output_is_copied_builtin_is_taken():
     assert not shared.any()  # the user's array was not aliased
     assert initializers.returns_fresh_array(initializers.get("glorot_uniform"))
     assert not initializers.returns_fresh_array(CountingInit())
+
+
+class UntrackedWeight(Dense):
+    """A custom layer with a weight it does not report (so it is not saved,
+    as in Keras 2): loading must still initialize it."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.extra = self.add_weight("extra", (3,), initializer=CountingInit())
+        self._trainable_weights.remove(self.extra)
+
+    def call(self, inputs):
+        return super().call(inputs) + self.extra.value.sum()
+
+
+def test_weights_the_file_does_not_hold_are_initialized(tmp_path):
+    model = Sequential([UntrackedWeight(2, input_shape=(3,))])
+    model.save(tmp_path / "m.h5")
+    CountingInit.calls = 0
+    loaded = load_model(tmp_path / "m.h5", custom_objects={
+        "UntrackedWeight": UntrackedWeight, "CountingInit": CountingInit})
+    assert CountingInit.calls == 1
+    np.testing.assert_array_equal(loaded.layers[0].extra.value, 0.5)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
