@@ -629,8 +629,11 @@ def to_yaml(model, **kwargs):
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
     """A model (architecture only, fresh weights) from to_json's string."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects,
-                             safe_mode=safe_mode)
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise ModelFileError(f"cannot read the model JSON: not valid JSON ({e})") from e
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def _safe_yaml_loader():

@@ -391,7 +391,7 @@ def test_reads_h5py2_fixed_length_byte_attributes(tmp_path):
 def test_model_from_json_errors():
     with pytest.raises(ValueError, match="Nope.*custom_objects"):
         model_from_json('{"class_name": "Nope", "config": {}}')
-    with pytest.raises(ValueError):
+    with pytest.raises(ModelFileError, match="not valid JSON"):
         model_from_json("{not json")
     with pytest.raises(TypeError, match="dictionary"):
         model_from_config([])
