@@ -2,25 +2,29 @@
 
 A Sequential model of four Dense(2500) layers on a 2500-wide input holds
 25M float32 weights (100 MB). Timed, median of `repeats` runs each, in a
-temporary directory on the default temp filesystem:
+temporary directory on the default temp filesystem, the workloads
+interleaved round by round so a change of the machine's load hits all,
+and ``os.sync()`` (unmeasured) after each so no workload pays for the
+write-back of an earlier one's unsynced file:
 
 - ``save_model`` / ``load_model`` (uncompiled model: weights + config)
   and ``save_weights`` / ``load_weights``;
 - plain h5py writing the same arrays in the same layout (one group per
   layer, one uncompressed dataset per weight) and reading them back into
   fresh arrays: the baseline of the ``vs_h5py`` ratios;
-- plain h5py plus one ``os.fsync`` of the written file ("h5py+fsync"),
+- plain h5py plus one ``os.fdatasync`` (``os.fsync`` where there is
+  none) of the written file, as ckeras does ("h5py write+fsync"),
   and ckeras' saves with their fsyncs switched off ("no fsync"), so the
   price of durability is shown apart from ckeras' own overhead.
 
 Loads are timed in fresh subprocesses, one per repeat (the time of the
 load call only): the weights land in new pages as when a user loads a
 model, rather than in memory the allocator recycles between repeats.
-Their peak memory is measured there too (Linux): tracemalloc's peak (numpy and h5py-read arrays are
-traced) and the growth of the peak RSS (VmHWM, reset before the load), each as a multiple of the weights' bytes:
-1.0 means the weights themselves and nothing more.
+Their peak memory is measured there too (Linux): tracemalloc's peak
+(numpy and h5py-read arrays are traced) and the growth of the peak RSS
+(VmHWM, reset before the load), each as a multiple of the weights'
+bytes: 1.0 means the weights themselves and nothing more.
 """
-import contextlib
 import json
 import os
 import shutil
@@ -44,14 +48,38 @@ def _model(units, layers):
                       + [Dense(units) for _ in range(layers - 1)])
 
 
-def _median(fn, repeats):
-    fn()  # warm up: imports, page cache, file creation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _settle():
+    """Writes back every dirty page (unmeasured), so no workload pays for
+    the write-back of the unsynced file written before it."""
+    if hasattr(os, "sync"):
+        os.sync()
+
+
+def _interleaved_runs(workloads, repeats):
+    """{name: [result of each run]}: one unmeasured warm-up call each, then
+    `repeats` rounds that call every workload once, so a change in the
+    machine's load during the benchmark hits all of them alike."""
+    for fn in workloads.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        _settle()
+    runs = {name: [] for name in workloads}
+    for _ in range(repeats):
+        for name, fn in workloads.items():
+            runs[name].append(fn())
+            _settle()
+    return runs
+
+
+def _interleaved_medians(workloads, repeats):
+    """{name: median seconds} of interleaved runs (see _interleaved_runs)."""
+    def timed(fn):
+        def run():
+            start = time.perf_counter()
+            fn()
+            return time.perf_counter() - start
+        return run
+    runs = _interleaved_runs({n: timed(fn) for n, fn in workloads.items()}, repeats)
+    return {name: float(np.median(times)) for name, times in runs.items()}
 
 
 def _h5py_write(path, model, fsync=False):
@@ -61,10 +89,10 @@ def _h5py_write(path, model, fsync=False):
             g = f.create_group(layer.name)
             for w in layer.weights:
                 g.create_dataset(w.name, data=w.value)
-    if fsync:
+    if fsync:  # the call ckeras makes: fdatasync where there is one
         fd = os.open(path, os.O_RDONLY)
         try:
-            os.fsync(fd)
+            getattr(os, "fdatasync", os.fsync)(fd)
         finally:
             os.close(fd)
 
@@ -81,15 +109,18 @@ def _h5py_read(path):
     return out
 
 
-@contextlib.contextmanager
 def _no_fsync():
+    """A caller fn(*args) that runs fn with saving's fsyncs switched off."""
     from ckeras.engine import saving
-    real = saving._fsync
-    saving._fsync = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        saving._fsync = real
+
+    def call(fn, *args):
+        real = saving._fsync
+        saving._fsync = lambda *a, **k: None
+        try:
+            return fn(*args)
+        finally:
+            saving._fsync = real
+    return call
 
 
 _CHILD = """
@@ -147,25 +178,27 @@ def measure(quick=False, repeats=None, directory=None):
     tmp = tempfile.mkdtemp(prefix="ckeras-bench-saving-", dir=directory)
     try:
         plain, mfile, wfile = (os.path.join(tmp, n) for n in ("plain.h5", "m.h5", "w.h5"))
-        t = {
-            "h5py write": _median(lambda: _h5py_write(plain, model), repeats),
-            "h5py write+fsync": _median(lambda: _h5py_write(plain, model, True), repeats),
-            "save_model": _median(lambda: saving.save_model(model, mfile), repeats),
-            "save_weights": _median(lambda: saving.save_weights(model, wfile), repeats),
+        no_fsync = _no_fsync()
+        saves = {
+            "h5py write": lambda: _h5py_write(plain, model),
+            "h5py write+fsync": lambda: _h5py_write(plain, model, True),
+            "save_model": lambda: saving.save_model(model, mfile),
+            "save_weights": lambda: saving.save_weights(model, wfile),
+            "save_model no fsync": lambda: no_fsync(saving.save_model, model, mfile),
+            "save_weights no fsync": lambda: no_fsync(saving.save_weights, model, wfile),
         }
-        with _no_fsync():
-            t["save_model no fsync"] = _median(lambda: saving.save_model(model, mfile),
-                                               repeats)
-            t["save_weights no fsync"] = _median(lambda: saving.save_weights(model, wfile),
-                                                 repeats)
+        t = _interleaved_medians(saves, repeats)
+        loads = {what: (lambda what=what, path=path: _load_in_child(
+                     what, path, units, layers, traced=False))
+                 for what, path in (("h5py read", plain), ("load_model", mfile),
+                                    ("load_weights", wfile))}
+        runs = _interleaved_runs(loads, repeats)
         memory = {}
-        for what, path in (("h5py read", plain), ("load_model", mfile),
-                           ("load_weights", wfile)):
-            runs = [_load_in_child(what, path, units, layers, traced=False)
-                    for _ in range(repeats)]
-            t[what] = float(np.median([r[0] for r in runs]))
+        for what, results in runs.items():
+            t[what] = float(np.median([r[0] for r in results]))
+            path = {"h5py read": plain, "load_model": mfile, "load_weights": wfile}[what]
             peak = _load_in_child(what, path, units, layers, traced=True)[1]
-            memory[what] = (peak / nbytes, max(r[2] for r in runs) / nbytes)
+            memory[what] = (peak / nbytes, max(r[2] for r in results) / nbytes)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = []
