@@ -262,6 +262,8 @@ def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False):
 
 # ---- files --------------------------------------------------------------------
 def _fsync(path, directory=False):
+    """Flushes a file's data (fdatasync where the OS has it: the size and
+    blocks, not the timestamps) or a directory's entries to the disk."""
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
         fd = os.open(path, flags)
@@ -270,7 +272,10 @@ def _fsync(path, directory=False):
             return  # some platforms cannot open directories
         raise
     try:
-        os.fsync(fd)
+        if directory or not hasattr(os, "fdatasync"):
+            os.fsync(fd)
+        else:
+            os.fdatasync(fd)
     except OSError:
         if not directory:
             raise
@@ -504,10 +509,14 @@ def _load_model(f, custom_objects, compile, safe_mode):
     config = _attr_json(f, "model_config")
     if config is None:
         raise ModelFileError("No model found in config file.")
-    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
     if "model_weights" not in f:
         raise ModelFileError("the file has a model_config but no model_weights group")
-    load_weights_from_hdf5_group(f["model_weights"], model.layers)
+    from ckeras.engine.base_layer import initialize_unloaded, weights_to_be_loaded
+    with weights_to_be_loaded() as pending:  # no initializer runs for weights
+        model = model_from_config(config, custom_objects=custom_objects,
+                                  safe_mode=safe_mode)
+    load_weights_from_hdf5_group(f["model_weights"], model.layers)  # all or nothing
+    initialize_unloaded(pending, [w for layer in model.layers for w in layer.weights])
     if not compile:
         return model
     training_config = _attr_json(f, "training_config")
@@ -620,8 +629,11 @@ def to_yaml(model, **kwargs):
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
     """A model (architecture only, fresh weights) from to_json's string."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects,
-                             safe_mode=safe_mode)
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise ModelFileError(f"cannot read the model JSON: not valid JSON ({e})") from e
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def _safe_yaml_loader():
