@@ -149,7 +149,7 @@ BUILDERS = {"tf_keras_mlp": _ckeras_mlp, "keras_mlp": _ckeras_mlp,
 def test_load_weights_into_ckeras_model(name, which):
     """save_weights files and the model_weights of model.save files load into
     the same architecture built with ckeras, topologically; by_name too
-    when the layer names agree (the multi_io model names its layers)."""
+    when the layer names agree (multi_io and nested name their layers)."""
     d = _npz(os.path.join(DATA, name + ".h5"))
     path = os.path.join(DATA, name + ("_weights.h5" if which == "weights" else ".h5"))
     K.set_random_seed(1)
@@ -158,7 +158,7 @@ def test_load_weights_into_ckeras_model(name, which):
     for g, e in zip(_outputs(model, _arrays(d, "x")),
                     [d[k] for k in sorted(k for k in d.files if k[0] == "y")]):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
-    if name == "tf_keras_multi_io":
+    if name in ("tf_keras_multi_io", "tf_keras_nested"):
         fresh = BUILDERS[name]()
         fresh.load_weights(path, by_name=True)
         for a, b in zip(fresh.get_weights(), model.get_weights()):
