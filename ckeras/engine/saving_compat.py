@@ -19,7 +19,9 @@ the training config of ``load_model``).
 - tf.keras >= 2.11 writes a functional model as ``'Functional'`` (read as
   ``Model``) and its new optimizers as ``'Custom>Adam'`` with
   ``is_legacy_optimizer``, ``use_ema``, ``ema_momentum``, ``jit_compile``
-  ... (read as Keras 2's ``Adam``);
+  ... (read as Keras 2's ``Adam``; the new Nadam's schedule is Keras 2's
+  with ``schedule_decay=1``); legacy tf.keras' Nadam calls its
+  ``schedule_decay`` ``decay``;
 - tf.keras loss and metric objects (``CategoricalCrossentropy``,
   ``MeanMetricWrapper``) become Keras 2's function names when they hold
   default settings.
@@ -112,11 +114,18 @@ def normalize_optimizer_config(config):
     """{'class_name', 'config'} of an optimizer without tf.keras' extra
     keys (dropped only when they hold their default value)."""
     config = normalize_config(config)
+    new_style = False
     if isinstance(config, dict) and isinstance(config.get("class_name"), str) and \
             config["class_name"].startswith("Custom>"):  # tf.keras >= 2.11's new optimizers
         config["class_name"] = config["class_name"][len("Custom>"):]
+        new_style = True
     if isinstance(config, dict) and isinstance(config.get("config"), dict):
         inner = config["config"]
+        new_style = new_style or inner.get("is_legacy_optimizer") is False
+        if new_style and config.get("class_name") == "Nadam":
+            # the new Nadam's momentum schedule is b1 (1 - 0.5 * 0.96^t): Keras 2's
+            # b1 (1 - 0.5 * 0.96^(t * schedule_decay)) with schedule_decay=1
+            inner.setdefault("schedule_decay", 1.0)
         for key in _OPTIMIZER_IGNORED:
             inner.pop(key, None)
         if not inner.get("use_ema"):
@@ -127,6 +136,11 @@ def normalize_optimizer_config(config):
                 del inner[key]
         if inner.get("momentum") in (0, 0.0) and config.get("class_name") == "RMSprop":
             del inner["momentum"]
+        if "decay" in inner and "schedule_decay" not in inner and \
+                config.get("class_name") == "Nadam":  # legacy tf.keras' name for it
+            inner["schedule_decay"] = inner.pop("decay")
+        if inner.get("initial_accumulator_value") in (0, 0.0):
+            del inner["initial_accumulator_value"]
     return config
 
 
@@ -166,8 +180,9 @@ def optimizer_weights_to_ckeras(optimizer, n_params, names, arrays):
     ``vhat`` placeholders), Keras 2.3 and legacy tf.keras (``iterations``
     first for all, Adam without ``vhat`` unless amsgrad) and the new
     tf.keras optimizers (``iteration`` then per weight its slots,
-    ``Adam/m/<w>``, ``Adam/v/<w>``, grouped here by slot name); legacy
-    tf.keras' Nadam has its ``momentum_cache`` after ``iterations``."""
+    ``Adam/m/<w>``, ``Adam/v/<w>``, grouped here by slot name). (Legacy
+    tf.keras' Nadam has its ``momentum_cache`` after ``iterations``; other
+    Nadam files get it recomputed from the iteration count.)"""
     cls = type(optimizer).__name__
     if cls not in _CKERAS_LAYOUT or n_params <= 0:
         return None
@@ -201,5 +216,13 @@ def optimizer_weights_to_ckeras(optimizer, n_params, names, arrays):
     values = [a for s in slots for a in s]
     if with_iterations:
         values.insert(0, np.asarray(iterations or 0, np.int64))
+    if cls == "Nadam" and m_schedule is None and iterations:
+        # Keras 2.2 and new tf.keras files do not save it: the product of
+        # the momentum schedule over the steps taken
+        b1, decay = float(np.asarray(optimizer.beta_1.value)), optimizer.schedule_decay
+        m_schedule = np.float32(1.0)
+        for t in range(1, iterations + 1):
+            m_schedule = np.float32(float(m_schedule) * b1 * (1. - 0.5 * 0.96 ** (t * decay)))
+        m_schedule = float(m_schedule)
     extra = {"iterations": iterations, "m_schedule": m_schedule}
     return values, {k: v for k, v in extra.items() if v is not None}

@@ -53,8 +53,8 @@ def _outputs(model, x):
 
 def test_golden_files_present():
     names = {os.path.basename(p) for p in FILES}
-    assert len(FILES) >= 9 and "tf_keras_multi_io.h5" in names and \
-        "keras_mlp.h5" in names
+    assert len(FILES) >= 15 and "tf_keras_multi_io.h5" in names and \
+        "keras_mlp.h5" in names and "tf_keras_opt_legacy_nadam.h5" in names
     total = sum(os.path.getsize(p) for p in glob.glob(os.path.join(DATA, "*")))
     assert total < 1_000_000
 
@@ -101,10 +101,16 @@ def test_optimizer_weights_match_file(path):
         saved = [g[n][()] for n in names]
     mine = opt.get_weights()
     n_params = len(model.trainable_weights)
-    slots = {"SGD": 1, "RMSprop": 1, "Adam": 3}[type(opt).__name__]
-    with_iterations = type(opt).__name__ != "RMSprop"
+    cls = type(opt).__name__
+    slots = {"SGD": 1, "RMSprop": 1, "Adagrad": 1, "Adadelta": 2, "Adam": 3, "Adamax": 2,
+             "Nadam": 2}[cls]
+    with_iterations = cls not in ("RMSprop", "Adagrad", "Adadelta")
     assert len(mine) == with_iterations + slots * n_params
     assert int(saved[0]) == 2 and saved[0].shape == ()
+    assert int(opt.iterations.value) == 2
+    if cls == "Nadam" and names[1].endswith("momentum_cache:0"):  # legacy tf.keras
+        assert float(opt.m_schedule.value) == float(saved[1])
+        names, saved = names[1:], saved[1:]
     unused = list(range(len(mine)))
     for name, a in zip(names[1:], saved[1:]):
         hit = [i for i in unused if mine[i].shape == a.shape and np.array_equal(mine[i], a)]
