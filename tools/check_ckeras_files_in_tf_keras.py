@@ -29,6 +29,7 @@ FAMILIES = ("mlp", "reshape", "conv2d", "conv1d", "embedding_rnn", "bidirectiona
 
 # ---- ckeras side ----------------------------------------------------------------
 def _ckeras_models():
+    from ckeras import constraints, regularizers
     from ckeras import layers as L
     from ckeras import optimizers as O
     from ckeras.models import Model, Sequential
@@ -114,7 +115,11 @@ def _ckeras_models():
         inner = Sequential([L.Dense(4, activation="relu", input_shape=(3,)), L.Dense(3)],
                            name="inner")
         x = L.Input((5,))
-        y = L.Dense(2, name="post")(inner(L.Dense(3, activation="sigmoid", name="pre")(x)))
+        pre = L.Dense(3, activation="sigmoid", name="pre",
+                      kernel_regularizer=regularizers.l2(0.01),
+                      bias_regularizer=regularizers.l1(0.01),
+                      kernel_constraint=constraints.MaxNorm(2.0))
+        y = L.Dense(2, name="post")(inner(pre(x)))
         m = Model(x, y)
         m.compile(O.Adam(lr=0.01), "mse")
         return m

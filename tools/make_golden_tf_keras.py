@@ -141,7 +141,10 @@ def models(keras):
         inner = keras.Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
                                   L.Dense(3)], name="inner")
         x = L.Input((5,))
-        h = L.Dense(3, activation="sigmoid", name="pre")(x)
+        h = L.Dense(3, activation="sigmoid", name="pre",
+                    kernel_regularizer=keras.regularizers.L2(0.01),
+                    bias_regularizer=keras.regularizers.L1(0.01),
+                    kernel_constraint=keras.constraints.MaxNorm(2.0))(x)
         y = L.Dense(2, name="post")(inner(h))
         m = keras.Model(x, y)
         m.compile(O.Adam(learning_rate=0.01), "mse")

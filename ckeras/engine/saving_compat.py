@@ -6,7 +6,8 @@ the training config of ``load_model``).
   and ``shared_object_id`` (tf.keras >= 2.13) are dropped;
 - tf.keras initializer classes (``GlorotUniform``, ``HeNormal``, ...)
   become Keras 2's ``VarianceScaling`` with the same scale, mode and
-  distribution; ``truncated_normal`` is Keras 2's ``normal``;
+  distribution; ``truncated_normal`` is Keras 2's ``normal``; the
+  regularizers ``L1`` and ``L2`` become ``L1L2``;
 - a ``dtype`` policy dict (``{'class_name': 'Policy', 'config': {'name':
   'float32'}}``) becomes its name;
 - InputLayer ``ragged=False``, Flatten ``data_format='channels_last'`` and
@@ -89,6 +90,9 @@ def normalize_config(obj):
     if name == "VarianceScaling" and config.get("distribution") in (
             "truncated_normal", "untruncated_normal"):
         config["distribution"] = "normal"
+    if name in ("L1", "L2"):  # tf.keras' regularizer classes
+        return {"class_name": "L1L2", "config": {"l1": config.get("l1", 0.0),
+                                                 "l2": config.get("l2", 0.0)}}
     if name in ("Policy", "DTypePolicy") and "name" in config:
         return config["name"]
     if isinstance(config.get("dtype"), dict):
