@@ -295,9 +295,27 @@ class SimpleRNN(Recurrent):
 
 class GRU(Recurrent):
     """Gated Recurrent Unit (Keras 2.0 form, reset gate before the matrix
-    product; gates z, r, h in the weight layout)."""
+    product; gates z, r, h in the weight layout).
+
+    reset_after: only False (Keras 2's default, written in the config so
+    tf.keras, whose default is True, reads the file as this GRU)."""
 
     _GATES, _STATES, _OP = 3, 1, staticmethod(K.gru)
+
+    def __init__(self, units, reset_after=False, **kwargs):
+        if reset_after:
+            raise ValueError(
+                f"GRU layer {kwargs.get('name')!r}: reset_after=True is not supported "
+                "by ckeras (tf.keras 2's GRU default, CuDNN-compatible, with a (2, "
+                "3 * units) bias); ckeras implements Keras 2's GRU, reset_after=False: "
+                "rebuild the model with GRU(..., reset_after=False).")
+        super().__init__(units, **kwargs)
+        self.reset_after = False
+
+    def get_config(self):
+        config = super().get_config()
+        config["reset_after"] = False
+        return config
 
 
 class LSTM(Recurrent):
