@@ -9,9 +9,11 @@ the training config of ``load_model``).
   distribution; ``truncated_normal`` is Keras 2's ``normal``;
 - a ``dtype`` policy dict (``{'class_name': 'Policy', 'config': {'name':
   'float32'}}``) becomes its name;
-- InputLayer ``ragged=False``, Flatten ``data_format='channels_last'`` and
-  optimizer keys tf.keras writes with their default value (``name``,
-  ``centered=False`` ...) are dropped;
+- InputLayer ``ragged=False``, Flatten ``data_format='channels_last'``,
+  recurrent layers' ``time_major=False`` and ``zero_output_for_mask=False``
+  and optimizer keys tf.keras writes with their default value (``name``,
+  ``centered=False`` ...) are dropped (GRU's ``reset_after`` is kept: GRU
+  takes it);
 - tf.keras loss and metric objects (``CategoricalCrossentropy``,
   ``MeanMetricWrapper``) become Keras 2's function names when they hold
   default settings.
@@ -67,6 +69,10 @@ def normalize_config(obj):
         config.pop("ragged", None)
     if name == "Flatten" and config.get("data_format") in (None, "channels_last"):
         config.pop("data_format", None)
+    if name in ("GRU", "LSTM", "SimpleRNN"):
+        for key in ("time_major", "zero_output_for_mask"):  # tf.keras, when False
+            if key in config and not config[key]:
+                del config[key]
     return out
 
 
