@@ -214,8 +214,8 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
         if b is not None:
             inner[...] = b[1]
         _matmul(h, R, inner, beta=1.0 if b is not None else 0.0)  # h R + b_rec
-        z = ract(xg[:, t, :U] + inner[:, :U])
-        r = ract(xg[:, t, U:2 * U] + inner[:, U:2 * U])
+        zr = ract(xg[:, t, :2 * U] + inner[:, :2 * U])  # z and r at once
+        z, r = zr[:, :U], zr[:, U:]
         hh = act(xg[:, t, 2 * U:] + r * inner[:, 2 * U:])
         h_prev[s], zs[s], rs[s], hhs[s], inner_hs[s] = h, z, r, hh, inner[:, 2 * U:]
         h_new = hh + z * (h - hh)

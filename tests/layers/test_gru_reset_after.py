@@ -140,6 +140,25 @@ def test_op_float64_tape_gradients_match_finite_differences(go_backwards):
                                    err_msg=f"input {i}")
 
 
+def test_op_bitwise_identical_at_1_2_3_threads():
+    vals = _inputs(N=3, T=6, C=7, U=33, seed=8, dtype=np.float32)
+    dy_seq = np.random.default_rng(9).standard_normal((3, 6, 33)).astype(np.float32)
+    mask = np.random.default_rng(10).random((3, 6)) > 0.3
+    before = K.get_num_threads()
+    runs = []
+    try:
+        for n in (1, 2, 3):
+            K.set_num_threads(n)
+            hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], mask=mask,
+                                             go_backwards=True)
+            runs.append([hseq, hT] + list(grads))
+    finally:
+        K.set_num_threads(before)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_op_rejects_a_flat_bias():
     x, W, R, b, h0 = _inputs(dtype=np.float32)
     with pytest.raises(ValueError, match=r"bias \(2, 9\).*\(9,\)"):
