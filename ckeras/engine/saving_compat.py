@@ -15,8 +15,8 @@ the training config of ``load_model``).
   ``centered=False`` ...) are dropped;
 - TF2 layer options that have one value in Keras 2 (``groups=1``,
   ``keepdims=False``, ``time_major=False``) are dropped; any other value is
-  refused with a ValueError naming it (GRU takes ``reset_after=False`` and
-  refuses True itself);
+  refused with a ValueError naming it (so is recurrent layers'
+  ``zero_output_for_mask=True``; GRU takes ``reset_after`` both ways);
 - tf.keras >= 2.11 writes a functional model as ``'Functional'`` (read as
   ``Model``) and its new optimizers as ``'Custom>Adam'`` with
   ``is_legacy_optimizer``, ``use_ema``, ``ema_momentum``, ``jit_compile``
@@ -60,9 +60,11 @@ _TF2_LAYER_OPTIONS = (
       "GlobalAveragePooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D",
       "GlobalAvgPool2D"), "keepdims", False),
     (("SimpleRNN", "GRU", "LSTM"), "time_major", False),
+    (("SimpleRNN", "GRU", "LSTM"), "zero_output_for_mask", False),
 )
 _WHY = {"groups": " (grouped convolution)", "keepdims": "",
-        "time_major": " (time-major inputs)"}
+        "time_major": " (time-major inputs)",
+        "zero_output_for_mask": " (zeros instead of the kept state at masked steps)"}
 
 
 def _snake(name):

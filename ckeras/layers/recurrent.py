@@ -110,6 +110,9 @@ class Recurrent(Layer):
     def _bias_initializer(self):
         return self.bias_initializer
 
+    def _bias_shape(self):
+        return (self._GATES * self.units,)
+
     def build(self, input_shape):
         shape = self._seq_shape(input_shape)
         if shape[0] is None and self.stateful:
@@ -133,7 +136,7 @@ class Recurrent(Layer):
             "recurrent_kernel", (u, g * u), initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (g * u,),
+            self.bias = self.add_weight("bias", self._bias_shape(),
                                         initializer=self._bias_initializer(),
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
@@ -294,27 +297,41 @@ class SimpleRNN(Recurrent):
 
 
 class GRU(Recurrent):
-    """Gated Recurrent Unit (Keras 2.0 form, reset gate before the matrix
-    product; gates z, r, h in the weight layout).
+    """Gated Recurrent Unit (Cho et al. 2014); gates z, r, h in the weight
+    layout.
 
-    reset_after: only False (Keras 2's default, written in the config so
-    tf.keras, whose default is True, reads the file as this GRU)."""
+    reset_after=False (the Keras 2 default) applies the reset gate to the
+    state before the recurrent product, on the fused C kernel; bias (3U,).
+    reset_after=True (Keras 2.2's CuDNN-compatible form, tf.keras 2's
+    default: every GRU of a tf.keras file has it) applies it after, with
+    separate input and recurrent biases: bias (2, 3U), row 0 for the
+    inputs, row 1 for the recurrent product:
+    ``hh = act(x W_h + b_in_h + r * (h R_h + b_rec_h))``; it runs as a
+    numpy op (``K.gru(..., reset_after=True)``).
+    """
 
     _GATES, _STATES, _OP = 3, 1, staticmethod(K.gru)
 
     def __init__(self, units, reset_after=False, **kwargs):
-        if reset_after:
-            raise ValueError(
-                f"GRU layer {kwargs.get('name')!r}: reset_after=True is not supported "
-                "by ckeras (tf.keras 2's GRU default, CuDNN-compatible, with a (2, "
-                "3 * units) bias); ckeras implements Keras 2's GRU, reset_after=False: "
-                "rebuild the model with GRU(..., reset_after=False).")
         super().__init__(units, **kwargs)
-        self.reset_after = False
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _run(self, x, states, mask):
+        if not self.reset_after:
+            return super()._run(x, states, mask)
+        return K.gru(x, self.kernel, self.recurrent_kernel, self.bias, *states,
+                     mask=mask, go_backwards=self.go_backwards,
+                     activation=activations.kernel_name(self.activation),
+                     recurrent_activation=activations.kernel_name(
+                         self.recurrent_activation),
+                     reset_after=True)
 
     def get_config(self):
         config = super().get_config()
-        config["reset_after"] = False
+        config["reset_after"] = self.reset_after
         return config
 
 

@@ -286,6 +286,7 @@ def test_dropout_only_in_training_and_fixed_across_time():
 
 
 def test_embedding_lstm_dense_trains():
+    K.set_random_seed(0)  # the initial weights: an unlucky draw learnt slower
     rng = np.random.default_rng(0)
     x = rng.integers(1, 20, (64, 6)).astype(np.int32)
     y = (x[:, -1] > 10).astype(np.float32)

@@ -22,7 +22,7 @@ from ckeras.models import Model, ModelFileError, Sequential, load_model
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data",
                     "tf_keras")
 FILES = sorted(p for p in glob.glob(os.path.join(DATA, "*.h5"))
-               if not p.endswith("_weights.h5") and "reset_after" not in p)
+               if not p.endswith("_weights.h5"))
 STEPPED = [p for p in FILES if "after00" in np.load(p[:-3] + ".npz")]
 
 
@@ -171,10 +171,13 @@ def test_load_weights_into_ckeras_model(name, which):
             np.testing.assert_array_equal(a, b)
 
 
-def test_gru_reset_after_is_refused_clearly():
-    """tf.keras 2's GRU default (reset_after=True) is not Keras 2's GRU."""
-    with pytest.raises(ModelFileError, match="reset_after=True is not supported"):
-        load_model(os.path.join(DATA, "tf_keras_gru_reset_after.h5"))
+def test_gru_reset_after_file_loads_as_reset_after_gru():
+    """tf.keras 2's GRU default (reset_after=True, bias (2, 3U)); the
+    generic tests above check its predictions and training step."""
+    model = _load(os.path.join(DATA, "tf_keras_gru_reset_after.h5"))
+    grus = [layer for layer in model.layers if type(layer).__name__ == "GRU"]
+    assert grus and all(g.reset_after for g in grus)
+    assert all(g.bias.value.shape == (2, 3 * g.units) for g in grus)
 
 
 def test_bytes_attributes_and_keras_version(tmp_path):
@@ -239,8 +242,7 @@ def test_gru_config_says_reset_after_false():
     from ckeras.layers import GRU
     assert GRU(2).get_config()["reset_after"] is False
     assert GRU.from_config(GRU(2).get_config()).reset_after is False
-    with pytest.raises(ValueError, match="reset_after=True is not supported"):
-        GRU(2, reset_after=True)
+    assert GRU.from_config(GRU(2, reset_after=True).get_config()).reset_after is True
 
 
 def test_adagrad_initial_accumulator_value():
