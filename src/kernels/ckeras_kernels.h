@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------ */
-/* Threads (parallel.c). One pool (OpenMP) for the whole process;      */
+/* Threads (parallel.c). One pool (pthreads) for the whole process;    */
 /* OpenBLAS is kept single-threaded and called from inside that pool.  */
 /* ------------------------------------------------------------------ */
 /* ck_init: set the default thread count (available cores) and pin
