@@ -217,7 +217,7 @@ static void one(rcase c) {
 void ck_test_recurrent(void) {
     static const int64_t shapes[][4] = {/* N, T, C, U */
         {1, 1, 1, 1}, {2, 3, 3, 2}, {3, 1, 0, 4}, {1, 5, 2, 3},
-        {5, 4, 7, 9}, {37, 3, 5, 40}};
+        {5, 4, 7, 9}, {37, 3, 5, 40}, {64, 2, 5, 200} /* unit blocks */};
     static const int acts[][2] = {{CK_ACT_TANH, CK_ACT_SIGMOID},
                                   {CK_ACT_TANH, CK_ACT_HARD_SIGMOID},
                                   {CK_ACT_SIGMOID, CK_ACT_TANH}, /* smooth */
