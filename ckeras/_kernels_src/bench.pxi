@@ -329,7 +329,7 @@ cdef struct _lstm_fwd:
 cdef void _lstm_fwd_body(const void *vctx) noexcept nogil:
     cdef const _lstm_fwd *s = <const _lstm_fwd *>vctx
     ck_lstm_forward(s.hseq, s.hT, s.cT, s.cache, s.x, s.W, s.R, s.b, NULL,
-                    NULL, NULL, s.N, s.T, s.C, s.U, 0, s.act, s.ract)
+                    NULL, NULL, NULL, s.N, s.T, s.C, s.U, 0, s.act, s.ract)
 
 
 def bench_lstm_forward(x, kernel, recurrent_kernel, bias, iters,

@@ -9,6 +9,10 @@
  *   i   = ract(z_i)   f = ract(z_f)   g = act(z_c)   o = ract(z_o)
  *   c_s = f * c_{s-1} + i * g
  *   h_s = o * act(c_s)
+ * Recurrent dropout (rdmask [4, N, U], NULL: none; Keras 2's
+ * recurrent_dropout, the masks fixed for the whole sequence): gate q's
+ * product reads h_{s-1} * rdmask[q] instead of h_{s-1}:
+ *   z_q = x_t W_q + (h_{s-1} * rdmask[q]) R_q + b_q.
  * A masked step (mask[n, t] == 0) keeps the previous state: h_s = h_{s-1},
  * c_s = c_{s-1}; its output hseq[n, s] is that kept h (Keras 2's K.rnn).
  * Outputs are in processed order (Keras 2 with go_backwards).
@@ -22,6 +26,9 @@
  *     hprev [N, T, U]   h before the step that reads x_t
  *     cprev [N, T, U]   c before that step
  *     actc  [N, T, U]   act(c) computed at that step (unmasked value)
+ *     hm    [2, 4, N, U] forward scratch with rdmask: h * rdmask[q] of
+ *                       the state the step reads, double-buffered by the
+ *                       parity of the step
  *
  * Forward: one GEMM gates = x W for all steps (x viewed as [N*T, C]);
  * then per step, for fixed blocks of units [u0, u1) on the pool
@@ -44,12 +51,12 @@
 #include "ck_recurrent.h"
 
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 7 * N * T * U;
+    return 7 * N * T * U + 8 * N * U;
 }
 
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
     (void)C;
-    return 4 * N * T * U + 2 * N * U;
+    return 5 * N * T * U + 3 * N * U; /* dz, dh, dc, tmp, hmt */
 }
 
 typedef struct {
@@ -57,8 +64,8 @@ typedef struct {
     int64_t s, t, tnext; /* processed step, its time, next step's time */
     int recur;           /* 0: the state is the zero h0, skip its GEMM */
     int act, ract;
-    const float *R, *b, *mask;
-    float *gates, *hprev, *cprev, *actc; /* cache parts */
+    const float *R, *b, *mask, *rdmask;
+    float *gates, *hprev, *cprev, *actc, *hm; /* cache parts */
     float *hseq, *hT, *cT;
 } lstm_fwd_ctx;
 
@@ -103,6 +110,13 @@ CK_VECTOR_CLONES static void lstm_fwd_units(const lstm_fwd_ctx *k,
             float *out = k->hseq + (n * T + k->s) * U + u0;
             for (int64_t j = 0; j < nu; j++) out[j] = hdst[j];
         }
+        if (k->rdmask && !last) /* what the next step's products read */
+            for (int64_t q = 0; q < 4; q++) {
+                float *dst = k->hm + (((k->s + 1) & 1) * 4 + q) * k->N * U
+                             + n * U + u0;
+                const float *m = k->rdmask + (q * k->N + n) * U + u0;
+                for (int64_t j = 0; j < nu; j++) dst[j] = hdst[j] * m[j];
+            }
     }
 }
 
@@ -110,19 +124,25 @@ static void lstm_fwd_block(void *vctx, int64_t blk) {
     const lstm_fwd_ctx *k = (const lstm_fwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U, t = k->t;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->recur) /* gates[:, t, gU+u0 : gU+u1] += hprev[:, t] @ R[:, same] */
-        for (int64_t g = 0; g < 4; g++)
-            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                     k->hprev + t * U, T * U, k->R + g * U + u0, 4 * U, 1.0f,
+    /* gates[:, t, gU+u0 : gU+u1] += h[:, t] @ R[:, same], h = hprev or,
+     * with recurrent dropout, hprev * rdmask[g] */
+    if (k->recur)
+        for (int64_t g = 0; g < 4; g++) {
+            const float *h = k->rdmask
+                ? k->hm + ((k->s & 1) * 4 + g) * k->N * U : k->hprev + t * U;
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f, h,
+                     k->rdmask ? U : T * U, k->R + g * U + u0, 4 * U, 1.0f,
                      k->gates + t * 4 * U + g * U + u0, T * 4 * U);
+        }
     lstm_fwd_units(k, u0, u1);
 }
 
 void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                      const float *x, const float *W, const float *R,
                      const float *b, const float *h0, const float *c0,
-                     const float *mask, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract) {
+                     const float *mask, const float *rdmask, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     if (T <= 0) {
@@ -135,6 +155,7 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
     }
     float *gates = cache, *hprev = gates + 4 * N * T * U;
     float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
+    float *hm = actc + N * T * U;
     /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] */
     ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 4 * U, C, 1.0f, x, C, W, 4 * U,
              0.0f, gates, 4 * U);
@@ -144,9 +165,12 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
             cprev[(n * T + t0) * U + j] = c0 ? c0[n * U + j] : 0.0f;
         }
+    if (rdmask && h0) /* hm[0][q] = h0 * rdmask[q] */
+        for (int64_t j = 0; j < 4 * N * U; j++)
+            hm[j] = h0[j % (N * U)] * rdmask[j];
     lstm_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, 0, 0,
-                      act, ract, R, b, mask, gates, hprev, cprev, actc,
-                      hseq, hT, cT};
+                      act, ract, R, b, mask, rdmask, gates, hprev, cprev,
+                      actc, hm, hseq, hT, cT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -163,10 +187,11 @@ typedef struct {
     int64_t s, t;   /* processed step (-1: none, only the product), time */
     int64_t tafter; /* time of step s + 1 (-1: none, no product) */
     int act, ract;
-    const float *R, *mask, *dhseq;
+    const float *R, *mask, *rdmask, *dhseq;
     const float *gates, *cprev, *actc; /* cache parts */
     float *dz;                         /* [N, T, 4U] */
     float *dh, *dc;                    /* [N, U] carries: d of the state */
+    float *tmp;                        /* [N, U] with rdmask */
 } lstm_bwd_ctx;
 
 /* dz of units [u0, u1) of every row at step s from the carried dh, dc
@@ -215,35 +240,60 @@ CK_VECTOR_CLONES static void lstm_bwd_units(const lstm_bwd_ctx *k,
     }
 }
 
+/* dh[:, u0:u1] += rdmask[g][:, u0:u1] * tmp[:, u0:u1]. */
+CK_VECTOR_CLONES static void lstm_bwd_mask_add(const lstm_bwd_ctx *k,
+                                               int64_t g, int64_t u0,
+                                               int64_t u1) {
+    const int64_t U = k->U;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dh = k->dh + n * U + u0;
+        const float *t = k->tmp + n * U + u0;
+        const float *m = k->rdmask + (g * k->N + n) * U + u0;
+        for (int64_t j = 0; j < u1 - u0; j++) dh[j] += m[j] * t[j];
+    }
+}
+
 static void lstm_bwd_block(void *vctx, int64_t blk) {
     const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+    if (k->tafter >= 0 && !k->rdmask)
+        /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
         ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 4 * U, 1.0f,
                  k->dz + k->tafter * 4 * U, T * 4 * U, k->R + u0 * 4 * U,
                  4 * U, 1.0f, k->dh + u0, U);
+    else if (k->tafter >= 0)
+        /* dh[:, u0:u1] += rdmask[g] * (dz_g[:, tafter] @ R_g[u0:u1, :]^T),
+         * gates g = 0..3 in order */
+        for (int64_t g = 0; g < 4; g++) {
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+                     k->dz + k->tafter * 4 * U + g * U, T * 4 * U,
+                     k->R + u0 * 4 * U + g * U, 4 * U, 0.0f, k->tmp + u0, U);
+            lstm_bwd_mask_add(k, g, u0, u1);
+        }
     if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
 
 void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                       float *dc0, const float *dhseq, const float *dhT,
                       const float *dcT, const float *x, const float *W,
-                      const float *R, const float *mask, const float *cache,
-                      int64_t N, int64_t T, int64_t C, int64_t U,
-                      int go_backwards, int act, int ract, float *workspace) {
+                      const float *R, const float *mask, const float *rdmask,
+                      const float *cache, int64_t N, int64_t T, int64_t C,
+                      int64_t U, int go_backwards, int act, int ract,
+                      float *workspace) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     const float *gates = cache, *hprev = gates + 4 * N * T * U;
     const float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
     float *dz = workspace, *dh = dz + 4 * N * T * U, *dc = dh + N * U;
+    float *tmp = dc + N * U, *hmt = tmp + N * U; /* hmt [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) {
         dh[j] = dhT ? dhT[j] : 0.0f;
         dc[j] = dcT ? dcT[j] : 0.0f;
     }
     lstm_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, -1,
-                      act, ract, R, mask, dhseq, gates, cprev, actc,
-                      dz, dh, dc};
+                      act, ract, R, mask, rdmask, dhseq, gates, cprev, actc,
+                      dz, dh, dc, tmp};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
@@ -260,9 +310,20 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
         /* dW[C, 4U] += x[N*T, C]^T @ dz[N*T, 4U] */
         ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 4 * U, N * T, 1.0f, x, C, dz,
                  4 * U, 1.0f, dW, 4 * U);
-        /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U] */
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U, dz,
-                 4 * U, 1.0f, dR, 4 * U);
+        /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U]; with recurrent
+         * dropout dR_g += (hprev * rdmask[g])^T @ dz_g, gate by gate */
+        if (!rdmask)
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U,
+                     dz, 4 * U, 1.0f, dR, 4 * U);
+        for (int64_t g = 0; rdmask && g < 4; g++) {
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t j = 0; j < U; j++)
+                        hmt[(n * T + t) * U + j] = hprev[(n * T + t) * U + j] *
+                                                  rdmask[(g * N + n) * U + j];
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
+                     dz + g * U, 4 * U, 1.0f, dR + g * U, 4 * U);
+        }
         if (db) ck_rnn_colsum_add(db, dz, N * T, 4 * U);
         /* dx[N*T, C] += dz[N*T, 4U] @ W[C, 4U]^T */
         if (dx)
