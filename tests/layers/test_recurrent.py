@@ -190,6 +190,55 @@ def test_embedding_mask_zero_reaches_lstm():
     assert np.allclose(model.run_graph([ids], 1)[0], want, atol=1e-6)
 
 
+def _padded_ids(N=4, T=6, seed=0):
+    ids = np.random.default_rng(seed).integers(1, 10, (N, T)).astype(np.int32)
+    ids[:, T - 2:] = 0
+    ids[1, 2:] = 0
+    return ids
+
+
+def test_mask_from_a_nested_model_reaches_the_outer_lstm():
+    """Keras 2: a model used as a layer hands out its outputs' masks."""
+    ids = _padded_ids()
+    inner = Sequential([layers.Embedding(10, 3, mask_zero=True, input_length=6)])
+    inp = layers.Input((6,))
+    lstm = layers.LSTM(2)
+    outer = Model(inp, lstm(inner(inp)))
+    emb = inner.layers[0].get_weights()[0]
+    want = ref_rnn.lstm_forward(emb[ids], *lstm.get_weights(), mask=ids != 0)[1]
+    np.testing.assert_allclose(outer.predict(ids), want, rtol=1e-5, atol=1e-6)
+    outer.compile(loss="mse", optimizer="sgd")
+    assert np.isfinite(outer.train_on_batch(ids, np.zeros((4, 2), np.float32)))
+
+
+def test_mask_passes_into_a_nested_model():
+    """Keras 2: the mask of a nested model's input reaches its layers."""
+    ids = _padded_ids()
+    inner = Sequential([layers.LSTM(2, input_shape=(6, 3))])
+    inp = layers.Input((6,))
+    emb = layers.Embedding(10, 3, mask_zero=True)
+    outer = Model(inp, inner(emb(inp)))
+    want = ref_rnn.lstm_forward(emb.get_weights()[0][ids],
+                                *inner.layers[0].get_weights(), mask=ids != 0)[1]
+    np.testing.assert_allclose(outer.predict(ids), want, rtol=1e-5, atol=1e-6)
+    outer.compile(loss="mse", optimizer="sgd")
+    assert np.isfinite(outer.train_on_batch(ids, np.zeros((4, 2), np.float32)))
+
+
+def test_masked_model_in_time_distributed():
+    """TimeDistributed(model with Embedding(mask_zero=True) -> LSTM): every
+    sub-sequence is masked by its own padding."""
+    ids = np.stack([_padded_ids(seed=1), _padded_ids(seed=2)], axis=1)  # (4, 2, 6)
+    inner_in = layers.Input((6,))
+    emb, lstm = layers.Embedding(10, 3, mask_zero=True), layers.LSTM(2)
+    inner = Model(inner_in, lstm(emb(inner_in)))
+    model = Sequential([layers.TimeDistributed(inner, input_shape=(2, 6))])
+    flat = ids.reshape(8, 6)
+    want = ref_rnn.lstm_forward(emb.get_weights()[0][flat], *lstm.get_weights(),
+                                mask=flat != 0)[1].reshape(4, 2, 2)
+    np.testing.assert_allclose(model.predict(ids), want, rtol=1e-5, atol=1e-6)
+
+
 def test_masking_layer_reaches_gru():
     x = _x((2, 3, 2))
     x[0, 1] = 0.0
