@@ -91,13 +91,14 @@ cdef extern from "ckeras_kernels.h" nogil:
     void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                          const float *x, const float *W, const float *R,
                          const float *b, const float *h0, const float *c0,
-                         const float *mask, int64_t N, int64_t T, int64_t C,
-                         int64_t U, int go_backwards, int act, int ract)
+                         const float *mask, const float *rdmask, int64_t N,
+                         int64_t T, int64_t C, int64_t U, int go_backwards,
+                         int act, int ract)
     void ck_lstm_backward(float *dx, float *dW, float *dR, float *db,
                           float *dh0, float *dc0, const float *dhseq,
                           const float *dhT, const float *dcT, const float *x,
                           const float *W, const float *R, const float *mask,
-                          const float *cache, int64_t N, int64_t T, int64_t C,
+                          const float *rdmask, const float *cache, int64_t N, int64_t T, int64_t C,
                           int64_t U, int go_backwards, int act, int ract,
                           float *workspace)
     int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U)

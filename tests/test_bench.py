@@ -29,6 +29,7 @@ EXPECTED = {
     "adagrad": "adagrad_update",
     "adadelta": "adadelta_update",
     "adam": "adam_update",
+    "lstm_step": "lstm_forward",
 }
 RATIOS = ("peak_fraction", "vs_numpy", "vs_reference", "vs_gemms", "gbps")
 

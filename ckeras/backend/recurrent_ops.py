@@ -80,8 +80,9 @@ def _time_slice(x, index):
 
 
 def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
-               go_backwards, activation, recurrent_activation):
-    """Runs one recurrent op; returns [hseq, *final_states] (recorded)."""
+               go_backwards, activation, recurrent_activation, recurrent_mask=None):
+    """Runs one recurrent op; returns [hseq, *final_states] (recorded).
+    recurrent_mask (LSTM only): constant (4, N, U) recurrent dropout masks."""
     xv, W, R, b = _val(x), _val(kernel), _val(recurrent_kernel), _val(bias)
     sv = [_val(s) for s in states]
     n_states = len(states)
@@ -102,9 +103,12 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
         raise ValueError(
             f"{kind} input must be 3-D (batch, timesteps, features), got shape "
             f"{np.shape(xv)}")
+    extra = {"recurrent_activation": acts[1]} if len(acts) > 1 else {}
+    if recurrent_mask is not None:
+        rd = np.asarray(array(recurrent_mask))
+        extra["recurrent_mask"] = _f32(rd) if fast else rd
     outs = fwd(xv, W, R, b, *sv, mask=m, go_backwards=go_backwards,
-               activation=acts[0], **({"recurrent_activation": acts[1]}
-                                      if len(acts) > 1 else {}))
+               activation=acts[0], **extra)
     results, cache = list(outs[:-1]), outs[-1]
     if not fast:
         results = [r.astype(W.dtype) for r in results]
@@ -130,12 +134,16 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
-         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid"):
+         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid",
+         recurrent_mask=None):
     """Keras 2 LSTM over a sequence x (N, T, C); gates i, f, c, o.
     Returns (hseq (N, T, U), h_T, c_T); a masked step keeps the previous
-    state; go_backwards outputs in processed (reversed) order."""
+    state; go_backwards outputs in processed (reversed) order.
+    recurrent_mask (4, N, U) or None: recurrent dropout, gate q's recurrent
+    product reads h * recurrent_mask[q] (a constant: no gradient)."""
     return tuple(_recurrent("lstm", x, kernel, recurrent_kernel, bias, [h0, c0],
-                            mask, go_backwards, activation, recurrent_activation))
+                            mask, go_backwards, activation, recurrent_activation,
+                            recurrent_mask))
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,

@@ -8,6 +8,10 @@ masked step keeps the previous state and outputs it; go_backwards
 processes time reversed and outputs in processed order. Forward returns
 the outputs and a cache (a dict); backward returns fresh gradients.
 
+LSTM's recurrent_mask (4, N, U) or None is Keras 2's recurrent dropout:
+gate q's recurrent product reads h_{s-1} * recurrent_mask[q] (the same
+masks at every step, h0 included); None: no dropout.
+
 Written as plain per-step loops, for clarity: the forward saves each
 step's values, the backward undoes the steps in reverse order.
 """
@@ -45,19 +49,29 @@ def _bias(bias, width):
 
 
 # ---------------------------------------------------------------- LSTM
+def _recurrent_product(h, R, rmask):
+    """h R, or with recurrent dropout sum over gates of (h * m_q) R_q."""
+    if rmask is None:
+        return h @ R
+    U = R.shape[0]
+    return np.concatenate([(h * rmask[q]) @ R[:, q * U:(q + 1) * U]
+                           for q in range(len(rmask))], axis=1)
+
+
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  mask=None, go_backwards=False, activation="tanh",
-                 recurrent_activation="hard_sigmoid"):
+                 recurrent_activation="hard_sigmoid", recurrent_mask=None):
     """Returns (hseq (N, T, U), h_T, c_T, cache)."""
     W, R = _f64(kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    rmask = _f64(recurrent_mask)
     b = _bias(bias, 4 * U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
     c = np.zeros((N, U)) if c0 is None else _f64(c0).copy()
     hseq = np.zeros((N, T, U))
     steps = []
     for s, t in enumerate(times):
-        z = x[:, t] @ W + h @ R + b
+        z = x[:, t] @ W + _recurrent_product(h, R, rmask) + b
         i, f = ract(z[:, :U]), ract(z[:, U:2 * U])
         g, o = act(z[:, 2 * U:3 * U]), ract(z[:, 3 * U:])
         c_new = f * c + i * g
@@ -70,7 +84,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
         c = np.where(k != 0, c_new, c)
         hseq[:, s] = h
     cache = dict(steps=steps, activation=activation,
-                 recurrent_activation=recurrent_activation)
+                 recurrent_activation=recurrent_activation, recurrent_mask=rmask)
     return hseq, h, c, cache
 
 
@@ -98,14 +112,23 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
         dz = np.concatenate([di * dract(st["i"]), df * dract(st["f"]),
                              dg * dact(st["g"]), do * dract(st["o"])], axis=1)
         dz = dz * k  # a masked step computed nothing
-        # z = x_t W + h_prev R + b
+        # z = x_t W + sum_q (h_prev * m_q) R_q + b   (m_q = 1: no dropout)
         t = st["t"]
         dW += x[:, t].T @ dz
-        dR += st["h_prev"].T @ dz
         db += dz.sum(axis=0)
         dx[:, t] += dz @ W.T
+        rmask = cache.get("recurrent_mask")
+        if rmask is None:
+            dR += st["h_prev"].T @ dz
+            dh_prev = dz @ R.T
+        else:
+            dh_prev = np.zeros((N, U))
+            for q in range(4):
+                cols = slice(q * U, (q + 1) * U)
+                dR[:, cols] += (st["h_prev"] * rmask[q]).T @ dz[:, cols]
+                dh_prev += rmask[q] * (dz[:, cols] @ R[:, cols].T)
         # masked rows: the state passed through unchanged
-        dh = dz @ R.T + (1 - k) * dh
+        dh = dh_prev + (1 - k) * dh
         dc = k * dcc * st["f"] + (1 - k) * dc
     return dx, dW, dR, db, dh, dc
 

@@ -208,20 +208,24 @@ double ck_fma_peak_gflops(int64_t iters);
 /* reads; backward takes the same sizes and flags, dhseq/dhT/dcT (NULL: */
 /* zero), and accumulates into dx, dW, dR, db, dh0 (dx, db, dh0, dc0    */
 /* may be NULL), with ck_*_workspace_size floats of scratch.            */
+/* LSTM rdmask [4, N, U] (NULL: none): recurrent dropout, gate q's      */
+/* recurrent product reads h * rdmask[q]; backward takes the same one.  */
 /* ------------------------------------------------------------------ */
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
 void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                      const float *x, const float *W, const float *R,
                      const float *b, const float *h0, const float *c0,
-                     const float *mask, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract);
+                     const float *mask, const float *rdmask, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract);
 void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                       float *dc0, const float *dhseq, const float *dhT,
                       const float *dcT, const float *x, const float *W,
-                      const float *R, const float *mask, const float *cache,
-                      int64_t N, int64_t T, int64_t C, int64_t U,
-                      int go_backwards, int act, int ract, float *workspace);
+                      const float *R, const float *mask, const float *rdmask,
+                      const float *cache, int64_t N, int64_t T, int64_t C,
+                      int64_t U, int go_backwards, int act, int ract,
+                      float *workspace);
 
 int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
