@@ -254,8 +254,13 @@ class Recurrent(Layer):
         if self.recurrent_dropout > 0 and training:
             batch = np.shape(getattr(x, "value", x))[0]
             kw["recurrent_mask"] = self._recurrent_masks(batch)
+        kw.update(self._op_kwargs())
         return type(self)._OP(x, self.kernel, self.recurrent_kernel, self.bias,
                               *states, **kw)
+
+    def _op_kwargs(self):
+        """Layer-specific keywords of the sequence op (GRU's reset_after)."""
+        return {}
 
     def compute_output_shape(self, input_shape):
         shape = self._seq_shape(input_shape)
@@ -339,15 +344,8 @@ class GRU(Recurrent):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _run(self, x, states, mask):
-        if not self.reset_after:
-            return super()._run(x, states, mask)
-        return K.gru(x, self.kernel, self.recurrent_kernel, self.bias, *states,
-                     mask=mask, go_backwards=self.go_backwards,
-                     activation=activations.kernel_name(self.activation),
-                     recurrent_activation=activations.kernel_name(
-                         self.recurrent_activation),
-                     reset_after=True)
+    def _op_kwargs(self):
+        return {"reset_after": True} if self.reset_after else {}
 
     def get_config(self):
         config = super().get_config()
