@@ -26,6 +26,23 @@ def check_op(fn, *shapes, positive=False, seed=0, atol=1e-6):
                        atol=atol, rtol=1e-5)
 
 
+def check_float32_matches_float64(fn, *shapes, tol=1e-4):
+    """An op's float32 (kernel) path: output and tape gradients equal its
+    float64 twin's to float32 precision."""
+    rng = np.random.default_rng(1)
+    values = [rng.standard_normal(s) for s in shapes]
+    results = []
+    for dtype in (np.float32, np.float64):
+        vs = [K.variable(v, dtype=dtype) for v in values]
+        with K.GradientTape() as tape:
+            y = fn(*vs)
+        dy = np.random.default_rng(2).standard_normal(y.shape).astype(dtype)
+        assert y.dtype == dtype
+        results.append([y.value] + tape.gradient(y, vs, output_gradient=dy))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
 OPS = {
     "add": (K.add, (3, 4), (4,)),
     "subtract": (K.subtract, (3, 4), (3, 1)),

@@ -11,7 +11,7 @@ from ckeras import backend as K
 from ckeras import layers
 from ckeras.models import Sequential
 from ckeras.optimizers import Adam
-from tests.backend.test_ops_grad import check_op
+from tests.backend.test_ops_grad import check_float32_matches_float64, check_op
 
 # ---- backend ops: tape gradients vs finite differences (float64 twin) -------
 
@@ -49,18 +49,7 @@ def test_op_gradient_matches_finite_differences(name):
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_float32_kernel_path_matches_float64_twin(name):
     fn, *shapes = OPS[name]
-    rng = np.random.default_rng(1)
-    values = [rng.standard_normal(s) for s in shapes]
-    results = []
-    for dtype in (np.float32, np.float64):
-        vs = [K.variable(v, dtype=dtype) for v in values]
-        with K.GradientTape() as tape:
-            y = fn(*vs)
-        dy = np.random.default_rng(2).standard_normal(y.shape).astype(dtype)
-        assert y.dtype == dtype
-        results.append([y.value] + tape.gradient(y, vs, output_gradient=dy))
-    for got, want in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    check_float32_matches_float64(fn, *shapes)
 
 
 def test_conv_backward_is_not_accumulated_across_steps():

@@ -12,7 +12,7 @@ from ckeras import backend as K
 from ckeras import layers
 from ckeras.models import Sequential, load_model
 from ckeras.optimizers import Adam
-from tests.backend.test_ops_grad import check_op
+from tests.backend.test_ops_grad import check_float32_matches_float64, check_op
 
 OPS = {
     "depthwise": (lambda x, w: K.depthwise_conv2d(x, w), (2, 4, 5, 2), (2, 3, 2, 2)),
@@ -41,18 +41,7 @@ def test_op_gradient_matches_finite_differences(name):
 @pytest.mark.parametrize("name", sorted(OPS))
 def test_float32_kernel_path_matches_float64_twin(name):
     fn, *shapes = OPS[name]
-    rng = np.random.default_rng(1)
-    values = [rng.standard_normal(s) for s in shapes]
-    results = []
-    for dtype in (np.float32, np.float64):
-        vs = [K.variable(v, dtype=dtype) for v in values]
-        with K.GradientTape() as tape:
-            y = fn(*vs)
-        dy = np.random.default_rng(2).standard_normal(y.shape).astype(dtype)
-        assert y.dtype == dtype
-        results.append([y.value] + tape.gradient(y, vs, output_gradient=dy))
-    for got, want in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    check_float32_matches_float64(fn, *shapes)
 
 
 @pytest.mark.parametrize("cls", ["DepthwiseConv2D", "SeparableConv2D"])
