@@ -54,7 +54,7 @@
  * threads share a tile evenly) and at most CK_CONV_TILE_FLOATS of
  * workspace. */
 #define CK_CONV_MAX_TILE 16
-#define CK_CONV_TILE_FLOATS ((int64_t)1 << 21)
+#define CK_CONV_TILE_FLOATS ((int64_t)1 << 22)
 /* Depth of one forward GEMM call: whole kernel rows (kw*C each), as many
  * as fit in this many floats (at least one). Measured on the 2-core dev
  * machine (OpenBLAS 0.3.34, Haswell kernels, one thread): the W3 conv
@@ -68,8 +68,14 @@ typedef struct {
     int64_t ohc;    /* output rows per chunk */
     int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
     int64_t img;    /* NCHW only: H*W*C, an NHWC copy of x[n] / dx[n] */
+    int64_t dz;     /* floats of the dz buffer: a chunk, or (Winograd) the image */
+    int64_t wino;   /* 1: dx by Winograd F(2x2, 3x3) (wino_ok) */
+    int64_t shared; /* floats before the slots: Winograd's U [16, K, C] */
     int64_t per;    /* workspace floats per image of a tile */
 } conv_tiling;
+
+static int wino_ok(const ck_conv_geom *g, int64_t K);
+static int64_t wino_floats(int64_t C, int64_t K);
 
 /* From the shape only, never the thread count. */
 static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
@@ -81,7 +87,11 @@ static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
     t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
     t.chunk = t.ohc * row;
     t.img = g->channels_first ? g->H * g->W * g->C : 0;
-    t.per = t.chunk + t.ohc * g->OW * K + KC * K + K + 2 * t.img;
+    t.wino = wino_ok(g, K);
+    t.dz = t.wino ? g->OH * g->OW * K : t.ohc * g->OW * K;
+    t.shared = t.wino ? 16 * g->C * K : 0;
+    t.per = t.chunk + t.dz + KC * K + K + 2 * t.img +
+            (t.wino ? wino_floats(g->C, K) : 0);
     t.T = 1;
     while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
         t.T *= 2;
@@ -293,11 +303,167 @@ static void col2im_rows(float *dxn, const float *dcols, const ck_conv_geom *g,
 }
 
 /* ---------------------------------------------------------------- */
+/* Winograd F(2x2, 3x3): the input gradient of 3x3 stride-1 convs     */
+/* ---------------------------------------------------------------- */
+/* A 3x3, stride 1, dilation 1 correlation of one NHWC image in[Hi, Wi, Ci]
+ * (zero outside, pads pt, pl) giving out[Ho, Wo, Co] is computed on 2x2
+ * output tiles: with d the 4x4 input patch of a tile (per channel) and g
+ * the 3x3 filter of (ci, co),
+ *   U = G g G^T,  V = B^T d B,  M = sum_ci U (.) V  (16 GEMMs over ci),
+ *   out tile = A^T M A,
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ *   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1].
+ * 2.25x fewer multiplies than im2col + GEMM. Used for dx of NHWC convs:
+ * dx = correlation of dz[OH, OW, K] (pads 2 - pad_top, 2 - pad_left) with
+ * the filter W'[i, j, k, c] = W[2-i, 2-j, c, k]. Tiles go CK_WINO_TILES
+ * at a time through the block's buffers, in a fixed order. */
+#define CK_WINO_TILES 64
+
+static int wino_ok(const ck_conv_geom *g, int64_t K) {
+    return !g->channels_first && g->kh == 3 && g->kw == 3 && g->stride_h == 1 &&
+           g->stride_w == 1 && g->dilation_h == 1 && g->dilation_w == 1 &&
+           g->C >= 8 && K >= 8 && g->pad_top <= 2 && g->pad_left <= 2;
+}
+
+/* Floats of the Winograd buffers of one image (Ci, Co are C, K in either
+ * order): the 4x4 patch and B^T of it [16, Ci] each, V [16, T, Ci],
+ * M [16, T, Co], a 2x2 output tile [4, Co]. */
+static int64_t wino_floats(int64_t C, int64_t K) {
+    const int64_t m = C > K ? C : K;
+    return 32 * m + 16 * CK_WINO_TILES * (C + K) + 4 * m;
+}
+
+/* U[16][Ci][Co] from the correlation filter g(i, j, ci, co) = W'[...]:
+ * rot = 0: W[i, j, ci, co] ([3,3,Ci,Co]); rot = 1: W[2-i, 2-j, co, ci]
+ * (W [3,3,Co,Ci]), the input-gradient filter. */
+static void wino_filter(float *U, const float *W, int64_t Ci, int64_t Co,
+                        int rot) {
+    for (int64_t ci = 0; ci < Ci; ci++)
+        for (int64_t co = 0; co < Co; co++) {
+            float gf[3][3], t[4][3];
+            for (int i = 0; i < 3; i++)
+                for (int j = 0; j < 3; j++)
+                    gf[i][j] = rot ? W[((2 - i) * 3 + (2 - j)) * Co * Ci + co * Ci + ci]
+                                   : W[(i * 3 + j) * Ci * Co + ci * Co + co];
+            for (int j = 0; j < 3; j++) {  /* t = G g */
+                t[0][j] = gf[0][j];
+                t[1][j] = 0.5f * (gf[0][j] + gf[1][j] + gf[2][j]);
+                t[2][j] = 0.5f * (gf[0][j] - gf[1][j] + gf[2][j]);
+                t[3][j] = gf[2][j];
+            }
+            for (int r = 0; r < 4; r++) {  /* U = t G^T */
+                float *u = U + (int64_t)(r * 4) * Ci * Co + ci * Co + co;
+                u[0] = t[r][0];
+                u[Ci * Co] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+                u[2 * Ci * Co] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+                u[3 * Ci * Co] = t[r][2];
+            }
+        }
+}
+
+/* The 4-point B^T along one axis: (o0, o1, o2, o3) = (i0 - i2, i1 + i2,
+ * i2 - i1, i1 - i3), each an n-vector. */
+CK_VECTOR_CLONES static void wino_bt4(float *restrict o0, float *restrict o1,
+                                      float *restrict o2, float *restrict o3,
+                                      const float *restrict i0,
+                                      const float *restrict i1,
+                                      const float *restrict i2,
+                                      const float *restrict i3, int64_t n) {
+    for (int64_t c = 0; c < n; c++) {
+        const float a = i0[c], b = i1[c], e = i2[c], f = i3[c];
+        o0[c] = a - e;
+        o1[c] = b + e;
+        o2[c] = e - b;
+        o3[c] = b - f;
+    }
+}
+
+/* v[xi * vs + c] = (B^T d B)[xi] for the patch d[16][n] (row-major 4x4):
+ * t[16][n] = B^T d column by column, then v = t B row by row. */
+static void wino_in(float *v, int64_t vs, const float *d, float *t, int64_t n) {
+    for (int s = 0; s < 4; s++)
+        wino_bt4(t + s * n, t + (4 + s) * n, t + (8 + s) * n, t + (12 + s) * n,
+                 d + s * n, d + (4 + s) * n, d + (8 + s) * n, d + (12 + s) * n, n);
+    for (int r = 0; r < 4; r++) {
+        const float *tr = t + r * 4 * n;
+        float *vr = v + r * 4 * vs;
+        wino_bt4(vr, vr + vs, vr + 2 * vs, vr + 3 * vs, tr, tr + n, tr + 2 * n,
+                 tr + 3 * n, n);
+    }
+}
+
+/* y[4][n] = A^T m A for m[xi * ms + c] (the 2x2 tile, row-major). */
+CK_VECTOR_CLONES static void wino_out(float *restrict y,
+                                      const float *restrict m, int64_t ms,
+                                      int64_t n) {
+    for (int64_t c = 0; c < n; c++) {
+#define MM(r, s) m[((r) * 4 + (s)) * ms + c]
+#define AT_COL(s)                                                         \
+    const float a0##s = MM(0, s) + MM(1, s) + MM(2, s),                   \
+                a1##s = MM(1, s) - MM(2, s) - MM(3, s);
+        AT_COL(0) AT_COL(1) AT_COL(2) AT_COL(3)
+        y[0 * n + c] = a00 + a01 + a02;
+        y[1 * n + c] = a01 - a02 - a03;
+        y[2 * n + c] = a10 + a11 + a12;
+        y[3 * n + c] = a11 - a12 - a13;
+#undef MM
+#undef AT_COL
+    }
+}
+
+/* out[Ho, Wo, Co] += correlation of in[Hi, Wi, Ci] (pads pt, pl) with the
+ * transformed filter U[16][Ci][Co]; buf: wino_floats(Ci, Co) floats.
+ * Serial (called inside a block). */
+static void wino_image(float *out, const float *in, const float *U,
+                       int64_t Hi, int64_t Wi, int64_t Ci, int64_t Ho,
+                       int64_t Wo, int64_t Co, int64_t pt, int64_t pl,
+                       float *buf) {
+    const int64_t th = (Ho + 1) / 2, tw = (Wo + 1) / 2, ntiles = th * tw;
+    const int64_t m = Ci > Co ? Ci : Co;
+    float *d = buf, *dt = d + 16 * m, *V = dt + 16 * m;
+    float *M = V + 16 * CK_WINO_TILES * Ci;
+    float *yt = M + 16 * CK_WINO_TILES * Co;
+    for (int64_t t0 = 0; t0 < ntiles; t0 += CK_WINO_TILES) {
+        const int64_t nt = ntiles - t0 < CK_WINO_TILES ? ntiles - t0 : CK_WINO_TILES;
+        for (int64_t t = 0; t < nt; t++) {  /* V[:, t, :] = B^T d B */
+            const int64_t ty = (t0 + t) / tw, tx = (t0 + t) % tw;
+            for (int r = 0; r < 4; r++) {
+                const int64_t ih = 2 * ty - pt + r;
+                for (int s = 0; s < 4; s++) {
+                    const int64_t iw = 2 * tx - pl + s;
+                    float *dr = d + (r * 4 + s) * Ci;
+                    if (ih < 0 || ih >= Hi || iw < 0 || iw >= Wi)
+                        memset(dr, 0, (size_t)Ci * sizeof(float));
+                    else
+                        memcpy(dr, in + (ih * Wi + iw) * Ci, (size_t)Ci * sizeof(float));
+                }
+            }
+            wino_in(V + t * Ci, CK_WINO_TILES * Ci, d, dt, Ci);
+        }
+        /* M[xi][nt, Co] = V[xi][nt, Ci] @ U[xi][Ci, Co] */
+        for (int xi = 0; xi < 16; xi++)
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, nt, Co, Ci, 1.0f,
+                     V + xi * CK_WINO_TILES * Ci, Ci, U + xi * Ci * Co, Co, 0.0f,
+                     M + xi * CK_WINO_TILES * Co, Co);
+        for (int64_t t = 0; t < nt; t++) {  /* out tile += A^T M A */
+            const int64_t ty = (t0 + t) / tw, tx = (t0 + t) % tw;
+            wino_out(yt, M + t * Co, CK_WINO_TILES * Co, Co);
+            for (int r = 0; r < 2; r++)
+                for (int s = 0; s < 2; s++) {
+                    const int64_t oh = 2 * ty + r, ow = 2 * tx + s;
+                    if (oh < Ho && ow < Wo)
+                        add_into(out + (oh * Wo + ow) * Co, yt + (r * 2 + s) * Co, Co);
+                }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- */
 /* Conv2D                                                            */
 /* ---------------------------------------------------------------- */
 int64_t ck_conv2d_workspace_size(const ck_conv_geom *g, int64_t K) {
     const conv_tiling t = conv_tiles(g, K);
-    return t.T * t.per;
+    return t.shared + t.T * t.per;
 }
 
 /* Activation of rows x cols floats in place (linear: nothing). Called
@@ -320,9 +486,16 @@ typedef struct {
 
 /* Workspace of tile image t: [cols chunk | dz chunk | dW partial KC*K |
  * db partial K | NCHW: x[n] as NHWC | dx[n] as NHWC]. */
-static float *slot(const conv_ctx *c, int64_t t) { return c->ws + t * c->t.per; }
+static float *slot(const conv_ctx *c, int64_t t) {
+    return c->ws + c->t.shared + t * c->t.per;
+}
 static float *slot_img(const conv_ctx *c, int64_t t) {
-    return slot(c, t) + c->t.per - 2 * c->t.img;
+    return slot(c, t) + c->t.chunk + c->t.dz + c->g->kh * c->g->kw * c->g->C * c->K +
+           c->K;
+}
+/* Winograd buffers (wino_floats) after the NCHW copies. */
+static float *slot_wino(const conv_ctx *c, int64_t t) {
+    return slot_img(c, t) + 2 * c->t.img;
 }
 
 /* dst[cols, rows] = src[rows, cols]^T (add: +=), in 32x32 blocks. */
@@ -423,8 +596,9 @@ static void conv_backward_image(void *vctx, int64_t t) {
     const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
     const int64_t KC = g->kh * g->kw * g->C;
     const int cf = (int)g->channels_first;
-    float *cols = slot(c, t), *dzc = cols + c->t.chunk;
-    float *dWp = dzc + c->t.ohc * OW * K, *dbp = dWp + KC * K;
+    float *dWp = slot(c, t), *dbp = dWp + KC * K;
+    float *cols = dbp + K, *dzc = cols + c->t.chunk;
+    const int wino = (int)c->t.wino;
     const float *dyn = c->dy + n * P * K, *yn = c->yin + n * P * K;
     const ck_conv_geom gl = nhwc_view(g);
     const int64_t HW = g->H * g->W, C = g->C;
@@ -446,17 +620,19 @@ static void conv_backward_image(void *vctx, int64_t t) {
         const float *dz = cf ? dyn + p0 : dyn + p0 * K;
         int64_t ldz = cf ? P : K;
         if (c->act != CK_ACT_LINEAR) {
-            /* dz = dy * act'(y), along y's last axis */
-            memset(dzc, 0, (size_t)(rows * K) * sizeof(float));
+            /* dz = dy * act'(y), along y's last axis (Winograd: kept for
+             * the whole image, at its place in dzc) */
+            float *dzr = wino && dxn ? dzc + p0 * K : dzc;
+            memset(dzr, 0, (size_t)(rows * K) * sizeof(float));
             if (!cf)
-                ck_activation_backward(dzc, dz, yn + p0 * K, rows, K, c->act,
+                ck_activation_backward(dzr, dz, yn + p0 * K, rows, K, c->act,
                                        c->alpha);
             else
                 for (int64_t k = 0; k < K; k++)
                     ck_activation_backward(dzc + k * rows, dz + k * P,
                                            yn + k * P + p0, oh1 - oh0, OW,
                                            c->act, c->alpha);
-            dz = dzc;
+            dz = dzr;
             ldz = cf ? rows : K;
         }
         /* db partial: pixels in order, chunk after chunk */
@@ -477,12 +653,15 @@ static void conv_backward_image(void *vctx, int64_t t) {
         const float beta = oh0 == 0 ? 0.0f : 1.0f;
         ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
                  cols, KC, dz, ldz, beta, dWp, K);
-        if (!dxn) continue;
+        if (!dxn || wino) continue;
         /* dcols[rows, KC] = dz[rows, K] @ W^T[K, KC], into the cols slot */
         ck_sgemm(cf ? CK_TRANS : CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f, dz,
                  ldz, c->W, K, 0.0f, cols, KC);
         col2im_rows(dxl, cols, &gl, oh0, oh1);
     }
+    if (dxn && wino)  /* dx[n] += dz[n] correlated with the flipped W */
+        wino_image(dxn, c->act != CK_ACT_LINEAR ? dzc : dyn, c->ws, g->OH, OW, K,
+                   g->H, g->W, C, 2 - g->pad_top, 2 - g->pad_left, slot_wino(c, t));
     if (cf && dxn && KC > 0)  /* dx[n] [C, H*W] += NHWC [H*W, C]^T */
         transpose(dxn, dxl, HW, C, 1);
 }
@@ -502,7 +681,7 @@ static void conv_reduce_block(void *vctx, int64_t blk) {
     const int64_t e1 = e0 + CK_ELEMENTWISE_BLOCK < n ? e0 + CK_ELEMENTWISE_BLOCK : n;
     for (int64_t e = e0; e < e1; e++) {
         /* element e of [dW | db]; partials at the same offset per image */
-        const int64_t off = c->t.chunk + c->t.ohc * c->g->OW * c->K + e;
+        const int64_t off = e;
         float s = 0.0f;
         for (int64_t t = 0; t < r->nt; t++) s += slot(c, t)[off];
         if (e < r->nW) c->dW[e] += s;
@@ -518,6 +697,7 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
     conv_ctx c = {g, K, 0, conv_tiles(g, K), NULL, dx, dW, db, x, W, NULL,
                   dy, y, act, alpha, workspace};
     const int64_t KC = g->kh * g->kw * g->C;
+    if (dx && c.t.wino) wino_filter(workspace, W, K, g->C, 1);
     for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
         const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
         ck_parallel_for(nt, conv_backward_image, &c);

@@ -28,6 +28,9 @@ CASES = [
     (18, 31, 30, 8, 5, 3, 3, (1, 1), "same", (1, 1)),  # tiles, chunks
     (2, 6, 7, 32, 5, 3, 3, (1, 1), "valid", (1, 1)),  # GEMM depth 192 + 96
     (2, 5, 6, 70, 3, 3, 2, (1, 1), "same", (1, 1)),  # GEMM depth 3 x 140
+    (2, 7, 9, 8, 8, 3, 3, (1, 1), "valid", (1, 1)),  # Winograd dx, odd sizes
+    (3, 6, 5, 9, 10, 3, 3, (1, 1), "same", (1, 1)),  # Winograd dx, padded
+    (2, 3, 2, 12, 9, 3, 3, (1, 1), "same", (1, 1)),  # Winograd, image < tile
 ]
 IDS = [f"{c[1]}x{c[2]}x{c[3]}-k{c[5]}x{c[6]}-s{c[7][0]}{c[7][1]}-{c[8]}-d{c[9][0]}{c[9][1]}"
        for c in CASES]
