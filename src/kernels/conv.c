@@ -54,7 +54,7 @@
  * threads share a tile evenly) and at most CK_CONV_TILE_FLOATS of
  * workspace. */
 #define CK_CONV_MAX_TILE 16
-#define CK_CONV_TILE_FLOATS ((int64_t)1 << 22)
+#define CK_CONV_TILE_FLOATS ((int64_t)1 << 21)
 /* Depth of one forward GEMM call: whole kernel rows (kw*C each), as many
  * as fit in this many floats (at least one). Measured on the 2-core dev
  * machine (OpenBLAS 0.3.34, Haswell kernels, one thread): the W3 conv
