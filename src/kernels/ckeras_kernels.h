@@ -286,10 +286,10 @@ void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g);
 /* Conv2D (conv.c), TensorFlow's cross-correlation:
  *   y[n,oh,ow,k] = act(b[k] + sum_{i,j,c} x[n, ih, iw, c] W[i,j,c,k])
  * W[kh,kw,C,K] (Keras layout), b[K] or NULL; y[N,OH,OW,K] (NHWC) or
- * [N,K,OH,OW] (NCHW). One parallel block per image, in tiles of images
+ * [N,K,OH,OW] (NCHW). The batch is cut into a number of image blocks
  * fixed by the shape; each image is cut into chunks of output rows whose
- * im2col fits in L2: im2col, one GEMM, then bias and activation while the
- * chunk is in cache. The activation acts on the output's last axis
+ * im2col fits in L2: im2col, GEMM, then bias and activation while the
+ * chunk is in cache (3x3 stride-1 NHWC: dx by Winograd F(2x2,3x3)). The activation acts on the output's last axis
  * (softmax: K for NHWC, OW for NCHW, as Keras 2 applies it). workspace:
  * ck_conv2d_workspace_size floats, for forward and backward alike;
  * independent of N. */

@@ -17,27 +17,29 @@
  * Backward: dz = dy * act'(y); db += sum dz; dW += cols^T @ dz;
  *           dcols = dz @ W^T; dx += col2im(dcols).
  *
- * Work is split by images. A tile is T images (T from the shape alone,
- * conv_tiling) run as one ck_parallel_for with one block per image, so a
- * core keeps its image's data in its own cache and each tile costs one
- * fork/join. Inside a block the image's output rows are cut into chunks of
- * `ohc` rows whose im2col matrix fits in L2 (CK_CONV_CHUNK_FLOATS); each
- * chunk is im2col into the block's slot, single-threaded GEMMs (forward:
- * a few calls over pieces of the depth, CK_CONV_GEMM_DEPTH), then
- * bias and activation while the output is in cache (forward), or
- * dW_n += cols^T dz, dcols = dz W^T into the same slot and a serial
- * col2im scatter into dx[n] (backward). Backward keeps no cols between
- * the passes: it recomputes them chunk by chunk. Each image's dW and db
- * go to the block's own partial sums; a second parallel pass adds the
- * tile's partials into dW and db in image order. Every sum is in a fixed
- * order and every block owns its outputs, so the bits do not depend on
- * the thread count. With a single image in a tile the block runs outside
- * any parallel region and ck_sgemm parallelises itself.
+ * Work is split by images: the batch is cut evenly into T blocks (T from
+ * the shape alone, conv_tiles), run as one ck_parallel_for; a block takes
+ * its images one after the other through its own workspace slot, so a
+ * call costs one fork/join (forward) or two (backward: the blocks, then
+ * the sum of their partials). Inside a block an image's output rows are
+ * cut into chunks of `ohc` rows whose im2col matrix fits in L2
+ * (CK_CONV_CHUNK_FLOATS); each chunk is im2col into the block's slot,
+ * single-threaded GEMMs (forward: a few calls over pieces of the depth,
+ * CK_CONV_GEMM_DEPTH), then bias and activation while the output is in
+ * cache (forward), or dW_b += cols^T dz, dcols = dz W^T into the same slot
+ * and a serial col2im scatter into dx[n] (backward; 3x3 stride-1 NHWC
+ * convs get dx by Winograd instead, see wino_image). Backward keeps no
+ * cols between the passes: it recomputes them chunk by chunk. A block's
+ * images add into the block's own dW and db partials, in image order; a
+ * second parallel pass adds the T partials into dW and db in block order.
+ * Every sum is in a fixed order and every block owns its outputs, so the
+ * bits do not depend on the thread count. With a single block the block
+ * runs outside any parallel region and ck_sgemm parallelises itself.
  *
  * Workspace (ck_conv2d_workspace_size floats, the same for forward and
- * backward, independent of N): per image of a tile, a chunk of cols, a
- * chunk of dz (non-linear activations), a dW partial [KC*K] and a db
- * partial [K].
+ * backward, independent of N): Winograd's filter (shared), then per block
+ * a dW partial [KC*K], a db partial [K], a chunk of cols, dz (a chunk, or
+ * the image for Winograd), NCHW copies and Winograd's buffers.
  *
  * ck_im2col / ck_col2im (the whole batch, for tests and other callers)
  * run in parallel: im2col blocks own output rows (n, oh); col2im blocks
@@ -50,9 +52,9 @@
 /* Floats of im2col per chunk: with the packed W and the chunk's output
  * this stays within a core's L2 (512 KB on the dev machine). */
 #define CK_CONV_CHUNK_FLOATS ((int64_t)1 << 16)
-/* Images per tile: at most this many (a power of two, so 2, 4, 8 or 16
- * threads share a tile evenly) and at most CK_CONV_TILE_FLOATS of
- * workspace. */
+/* Blocks per call: at most this many (a power of two, so 2, 4, 8 or 16
+ * threads share them evenly), at most N and at most CK_CONV_TILE_FLOATS
+ * of slots. */
 #define CK_CONV_MAX_TILE 16
 #define CK_CONV_TILE_FLOATS ((int64_t)1 << 21)
 /* Depth of one forward GEMM call: whole kernel rows (kw*C each), as many
@@ -64,14 +66,14 @@
 #define CK_CONV_GEMM_DEPTH 192
 
 typedef struct {
-    int64_t T;      /* images per tile */
+    int64_t T;      /* blocks: image groups, each with its own slot */
     int64_t ohc;    /* output rows per chunk */
     int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
     int64_t img;    /* NCHW only: H*W*C, an NHWC copy of x[n] / dx[n] */
     int64_t dz;     /* floats of the dz buffer: a chunk, or (Winograd) the image */
     int64_t wino;   /* 1: dx by Winograd F(2x2, 3x3) (wino_ok) */
     int64_t shared; /* floats before the slots: Winograd's U [16, K, C] */
-    int64_t per;    /* workspace floats per image of a tile */
+    int64_t per;    /* workspace floats per block (slot) */
 } conv_tiling;
 
 static int wino_ok(const ck_conv_geom *g, int64_t K);
@@ -475,7 +477,7 @@ static void act_forward(float *y, int64_t rows, int64_t cols, int act,
 
 typedef struct {
     const ck_conv_geom *g;
-    int64_t K, n0;          /* filters, first image of the tile */
+    int64_t K;              /* filters */
     conv_tiling t;
     float *y, *dx, *dW, *db; /* whole-batch outputs (NULL: not wanted) */
     const float *x, *W, *b, *dy, *yin;
@@ -484,8 +486,9 @@ typedef struct {
     float *ws;
 } conv_ctx;
 
-/* Workspace of tile image t: [cols chunk | dz chunk | dW partial KC*K |
- * db partial K | NCHW: x[n] as NHWC | dx[n] as NHWC]. */
+/* Workspace: [Winograd U | slot 0 | slot 1 | ...]; slot t of block t:
+ * [dW partial KC*K | db partial K | cols chunk | dz | NCHW: x[n] as NHWC |
+ * dx[n] as NHWC | Winograd buffers]. */
 static float *slot(const conv_ctx *c, int64_t t) {
     return c->ws + c->t.shared + t * c->t.per;
 }
@@ -528,11 +531,16 @@ static int64_t gemm_depth(const ck_conv_geom *g) {
     return row < CK_CONV_GEMM_DEPTH ? CK_CONV_GEMM_DEPTH / row * row : row;
 }
 
-/* Forward of image n0 + t, chunk by chunk. */
-static void conv_forward_image(void *vctx, int64_t t) {
-    const conv_ctx *c = (const conv_ctx *)vctx;
+/* Images [lo, hi) of block b of T: an even split of the batch. */
+static void block_images(const conv_ctx *c, int64_t b, int64_t *lo, int64_t *hi) {
+    *lo = b * c->g->N / c->t.T;
+    *hi = (b + 1) * c->g->N / c->t.T;
+}
+
+/* Forward of image n in slot t, chunk by chunk. */
+static void conv_forward_image(const conv_ctx *c, int64_t t, int64_t n) {
     const ck_conv_geom *g = c->g;
-    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW;
     const int64_t KC = g->kh * g->kw * g->C, depth = gemm_depth(g);
     const ck_conv_geom gl = nhwc_view(g);
     const float *xn = c->x + n * g->H * g->W * g->C;
@@ -576,24 +584,29 @@ static void conv_forward_image(void *vctx, int64_t t) {
     }
 }
 
+/* Block b: its images one after the other, in its slot. */
+static void conv_forward_block(void *vctx, int64_t b) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    int64_t lo, hi;
+    block_images(c, b, &lo, &hi);
+    for (int64_t n = lo; n < hi; n++) conv_forward_image(c, b, n);
+}
+
 void ck_conv2d_forward(float *y, const float *x, const float *W,
                        const float *b, const ck_conv_geom *g, int64_t K,
                        int act, float alpha, float *workspace) {
     if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
-    conv_ctx c = {g, K, 0, conv_tiles(g, K), y, NULL, NULL, NULL, x, W, b,
+    conv_ctx c = {g, K, conv_tiles(g, K), y, NULL, NULL, NULL, x, W, b,
                   NULL, NULL, act, alpha, workspace};
-    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
-        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
-        ck_parallel_for(nt, conv_forward_image, &c);
-    }
+    ck_parallel_for(c.t.T, conv_forward_block, &c);
 }
 
-/* Backward of image n0 + t, chunk by chunk: dz, the image's db and dW
- * partials, dx[n]. */
-static void conv_backward_image(void *vctx, int64_t t) {
-    const conv_ctx *c = (const conv_ctx *)vctx;
+/* Backward of image n in slot t, chunk by chunk: dz, the slot's db and
+ * dW partials (started by the block's first image), dx[n]. */
+static void conv_backward_image(const conv_ctx *c, int64_t t, int64_t n,
+                                int first) {
     const ck_conv_geom *g = c->g;
-    const int64_t K = c->K, OW = g->OW, P = g->OH * OW, n = c->n0 + t;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW;
     const int64_t KC = g->kh * g->kw * g->C;
     const int cf = (int)g->channels_first;
     float *dWp = slot(c, t), *dbp = dWp + KC * K;
@@ -611,7 +624,7 @@ static void conv_backward_image(void *vctx, int64_t t) {
         if (dxn) memset(dxs, 0, (size_t)(HW * C) * sizeof(float));
     }
     float *dxl = cf && dxn ? slot_img(c, t) + c->t.img : dxn;
-    if (c->db)
+    if (c->db && first)
         for (int64_t k = 0; k < K; k++) dbp[k] = 0.0f;
     for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
         const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
@@ -650,7 +663,7 @@ static void conv_backward_image(void *vctx, int64_t t) {
         if (KC <= 0) continue;
         im2col_rows(cols, xn, &gl, oh0, oh1);
         /* dWp[KC, K] (+)= cols^T[KC, rows] @ dz[rows, K] */
-        const float beta = oh0 == 0 ? 0.0f : 1.0f;
+        const float beta = oh0 == 0 && first ? 0.0f : 1.0f;
         ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
                  cols, KC, dz, ldz, beta, dWp, K);
         if (!dxn || wino) continue;
@@ -666,11 +679,18 @@ static void conv_backward_image(void *vctx, int64_t t) {
         transpose(dxn, dxl, HW, C, 1);
 }
 
-/* Block of CK_ELEMENTWISE_BLOCK elements of dW (then db): add the tile's
- * partials in image order. */
+static void conv_backward_block(void *vctx, int64_t b) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    int64_t lo, hi;
+    block_images(c, b, &lo, &hi);
+    for (int64_t n = lo; n < hi; n++) conv_backward_image(c, b, n, n == lo);
+}
+
+/* Block of CK_ELEMENTWISE_BLOCK elements of dW (then db): add the
+ * blocks' partials in block order. */
 typedef struct {
     const conv_ctx *c;
-    int64_t nt, nW;  /* images in the tile, KC*K */
+    int64_t nt, nW;  /* blocks, KC*K */
 } reduce_ctx;
 
 static void conv_reduce_block(void *vctx, int64_t blk) {
@@ -694,15 +714,12 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
                         const ck_conv_geom *g, int64_t K, int act,
                         float alpha, float *workspace) {
     if (g->N <= 0 || g->OH <= 0 || g->OW <= 0 || K <= 0) return;
-    conv_ctx c = {g, K, 0, conv_tiles(g, K), NULL, dx, dW, db, x, W, NULL,
+    conv_ctx c = {g, K, conv_tiles(g, K), NULL, dx, dW, db, x, W, NULL,
                   dy, y, act, alpha, workspace};
     const int64_t KC = g->kh * g->kw * g->C;
     if (dx && c.t.wino) wino_filter(workspace, W, K, g->C, 1);
-    for (c.n0 = 0; c.n0 < g->N; c.n0 += c.t.T) {
-        const int64_t nt = g->N - c.n0 < c.t.T ? g->N - c.n0 : c.t.T;
-        ck_parallel_for(nt, conv_backward_image, &c);
-        reduce_ctx r = {&c, nt, KC * K};
-        ck_parallel_for(ck_nblocks(KC * K + (db ? K : 0), CK_ELEMENTWISE_BLOCK),
-                        conv_reduce_block, &r);
-    }
+    ck_parallel_for(c.t.T, conv_backward_block, &c);
+    reduce_ctx r = {&c, c.t.T, KC * K};
+    ck_parallel_for(ck_nblocks(KC * K + (db ? K : 0), CK_ELEMENTWISE_BLOCK),
+                    conv_reduce_block, &r);
 }
