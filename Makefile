@@ -40,7 +40,7 @@ bench: build
 	$(VPY) -m ckeras.bench kernels
 
 # C test driver under AddressSanitizer + UndefinedBehaviorSanitizer
-SAN_FLAGS := -std=c99 -g -O1 -fno-omit-frame-pointer -fopenmp \
+SAN_FLAGS := -std=c99 -g -O1 -fno-omit-frame-pointer -pthread \
 	-fsanitize=address,undefined -fno-sanitize-recover=all \
 	-ffp-contract=off -fno-math-errno -Wall -Wextra -Werror
 test-c: $(DEPS)
@@ -51,7 +51,7 @@ test-c: $(DEPS)
 		-o build/test_kernels
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 ./build/test_kernels
 
-# a wheel with OpenBLAS (and libgomp) bundled by auditwheel
+# a wheel with OpenBLAS bundled by auditwheel
 wheel: $(DEPS)
 	rm -rf build/lib* build/temp* dist wheelhouse
 	$(VPY) -m pip wheel --quiet --no-build-isolation --no-deps -w dist .

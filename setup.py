@@ -30,10 +30,10 @@ extension = Extension(
     # bundled copy in a repaired wheel
     runtime_library_dirs=[blas_lib_dir],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-    extra_compile_args=["-O3", "-fopenmp", "-ffp-contract=off",
+    extra_compile_args=["-O3", "-pthread", "-ffp-contract=off",
                         "-fno-math-errno", "-Wall", "-Werror=implicit-function-declaration",
                         "-Wno-unused-function"],
-    extra_link_args=["-fopenmp"],
+    extra_link_args=["-pthread"],
 )
 
 setup(

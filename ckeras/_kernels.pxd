@@ -1,6 +1,6 @@
 # Declarations of the C kernels (src/kernels/ckeras_kernels.h), in header
 # order. Declarations only: the wrappers live in _kernels.pyx.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "ckeras_kernels.h" nogil:
     void ck_init()
@@ -37,6 +37,9 @@ cdef extern from "ckeras_kernels.h" nogil:
     void ck_activation_backward(float *dx, const float *dy, const float *y,
                                 int64_t rows, int64_t cols, int act,
                                 float alpha)
+
+    void ck_dropout_forward(float *y, float *mask, const float *x, int64_t n,
+                            float rate, uint64_t seed)
 
     void ck_dense_forward(float *y, const float *x, const float *W,
                           const float *b, int64_t N, int64_t C, int64_t U,
@@ -88,13 +91,14 @@ cdef extern from "ckeras_kernels.h" nogil:
     void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                          const float *x, const float *W, const float *R,
                          const float *b, const float *h0, const float *c0,
-                         const float *mask, int64_t N, int64_t T, int64_t C,
-                         int64_t U, int go_backwards, int act, int ract)
+                         const float *mask, const float *rdmask, int64_t N,
+                         int64_t T, int64_t C, int64_t U, int go_backwards,
+                         int act, int ract)
     void ck_lstm_backward(float *dx, float *dW, float *dR, float *db,
                           float *dh0, float *dc0, const float *dhseq,
                           const float *dhT, const float *dcT, const float *x,
                           const float *W, const float *R, const float *mask,
-                          const float *cache, int64_t N, int64_t T, int64_t C,
+                          const float *rdmask, const float *cache, int64_t N, int64_t T, int64_t C,
                           int64_t U, int go_backwards, int act, int ract,
                           float *workspace)
     int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U)
@@ -151,6 +155,26 @@ cdef extern from "ckeras_kernels.h" nogil:
                             const float *x, const float *W, const float *y,
                             const ck_conv_geom *g, int64_t K, int act,
                             float alpha, float *workspace)
+    int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g,
+                                               int64_t K)
+    void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
+                                     const float *b, const ck_conv_geom *g,
+                                     int64_t K, int act, float alpha,
+                                     float *workspace)
+    void ck_conv2d_transpose_backward(float *dx, float *dW, float *db,
+                                      const float *dy, const float *x,
+                                      const float *W, const float *y,
+                                      const ck_conv_geom *g, int64_t K,
+                                      int act, float alpha, float *workspace)
+    int64_t ck_depthwise_conv2d_workspace_size(const ck_conv_geom *g,
+                                               int64_t M)
+    void ck_depthwise_conv2d_forward(float *y, const float *x, const float *W,
+                                     const float *b, const ck_conv_geom *g,
+                                     int64_t M)
+    void ck_depthwise_conv2d_backward(float *dx, float *dW, float *db,
+                                      const float *dy, const float *x,
+                                      const float *W, const ck_conv_geom *g,
+                                      int64_t M, float *workspace)
     void ck_max_pool2d_forward(float *y, const float *x,
                                const ck_conv_geom *g)
     void ck_max_pool2d_backward(float *dx, const float *dy, const float *x,

@@ -11,7 +11,7 @@ buffers (or none, and fresh zeroed ones are returned).
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from ckeras._kernels cimport *
 
 cnp.import_array()
@@ -22,6 +22,7 @@ include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
 # kernel families: one .pxi each, in header order
 include "_kernels_src/activations.pxi"
+include "_kernels_src/dropout.pxi"
 include "_kernels_src/dense.pxi"
 include "_kernels_src/losses.pxi"
 include "_kernels_src/optimizers.pxi"
@@ -29,4 +30,5 @@ include "_kernels_src/recurrent.pxi"
 include "_kernels_src/embedding.pxi"
 include "_kernels_src/bench.pxi"
 include "_kernels_src/conv.pxi"
+include "_kernels_src/depthwise.pxi"
 include "_kernels_src/pool.pxi"

@@ -26,6 +26,22 @@ def _out(x, dtype):
     return np.asarray(x, dtype=dtype or "float32")
 
 
+_CHUNK = 1 << 18  # float64 draws made at a time (2 MB)
+
+
+def _drawn(shape, dtype, draw):
+    """An array of `shape` and `dtype` filled with draw(n) (float64 values)
+    chunk by chunk, in order: the values, and the generator's state after,
+    are those of a single draw of the whole size, without a float64 array
+    of the whole size (twice the float32 weight) on the way."""
+    out = np.empty(shape, dtype=dtype or "float32")
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        stop = min(flat.size, start + _CHUNK)
+        flat[start:stop] = draw(stop - start)
+    return out
+
+
 class Zeros(Initializer):
     def __call__(self, shape, dtype=None):
         return np.zeros(shape, dtype=dtype or "float32")
@@ -52,7 +68,8 @@ class RandomNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=None):
-        return _out(_rng(self.seed).normal(self.mean, self.stddev, shape), dtype)
+        rng = _rng(self.seed)
+        return _drawn(shape, dtype, lambda n: rng.normal(self.mean, self.stddev, n))
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -63,20 +80,31 @@ class RandomUniform(Initializer):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape, dtype=None):
-        return _out(_rng(self.seed).uniform(self.minval, self.maxval, shape), dtype)
+        rng = _rng(self.seed)
+        return _drawn(shape, dtype, lambda n: rng.uniform(self.minval, self.maxval, n))
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
-def _truncated_normal(rng, mean, stddev, shape):
-    """Normal draws redrawn until within two standard deviations."""
-    x = rng.normal(0.0, 1.0, shape)
-    bad = np.abs(x) > 2
-    while bad.any():
-        x[bad] = rng.normal(0.0, 1.0, int(bad.sum()))
-        bad = np.abs(x) > 2
-    return mean + stddev * x
+def _truncated_normal(rng, mean, stddev, shape, dtype):
+    """mean + stddev * x with x normal draws, those beyond two standard
+    deviations redrawn (all of them, in index order, until none is left).
+    The first draw is made chunk by chunk (see _drawn)."""
+    bad = []
+
+    def draw(n):
+        x = rng.normal(0.0, 1.0, n)
+        bad.append(np.flatnonzero(np.abs(x) > 2) + len(bad) * _CHUNK)
+        return mean + stddev * x
+    out = _drawn(shape, dtype, draw)
+    flat = out.reshape(-1)
+    idx = np.concatenate(bad) if bad else np.zeros(0, np.intp)
+    while idx.size:
+        x = rng.normal(0.0, 1.0, idx.size)
+        flat[idx] = mean + stddev * x
+        idx = idx[np.abs(x) > 2]
+    return out
 
 
 class TruncatedNormal(Initializer):
@@ -84,7 +112,7 @@ class TruncatedNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=None):
-        return _out(_truncated_normal(_rng(self.seed), self.mean, self.stddev, shape), dtype)
+        return _truncated_normal(_rng(self.seed), self.mean, self.stddev, shape, dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -121,9 +149,9 @@ class VarianceScaling(Initializer):
                                        "fan_avg": (fan_in + fan_out) / 2.0}[self.mode])
         rng = _rng(self.seed)
         if self.distribution == "normal":
-            return _out(_truncated_normal(rng, 0.0, np.sqrt(scale), shape), dtype)
+            return _truncated_normal(rng, 0.0, np.sqrt(scale), shape, dtype)
         limit = np.sqrt(3.0 * scale)
-        return _out(rng.uniform(-limit, limit, shape), dtype)
+        return _drawn(shape, dtype, lambda n: rng.uniform(-limit, limit, n))
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode,
@@ -198,6 +226,12 @@ _OBJECTS = {k: v for k, v in globals().items()
                 "he_normal", "he_uniform")}
 
 
+def returns_fresh_array(initializer):
+    """Whether `initializer` is one of ckeras' own, which return a new array
+    on every call (so a Variable may take it without copying)."""
+    return type(initializer) in _BUILTIN
+
+
 def serialize(initializer):
     return serialize_keras_object(initializer)
 
@@ -206,6 +240,9 @@ def deserialize(config, custom_objects=None):
     return deserialize_keras_object(config, module_objects=_OBJECTS,
                                     custom_objects=custom_objects,
                                     printable_module_name="initializer")
+
+
+_BUILTIN = frozenset(v for v in _OBJECTS.values() if isinstance(v, type))
 
 
 def get(identifier):

@@ -207,15 +207,21 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad: a += g^2; p -= lr * g / (sqrt(a) + eps)."""
+    """Adagrad: a += g^2; p -= lr * g / (sqrt(a) + eps). The accumulators
+    start at initial_accumulator_value (0 in Keras 2; tf.keras' default
+    0.1, which its files carry)."""
 
-    def __init__(self, lr=0.01, epsilon=None, decay=0., learning_rate=None, **kwargs):
+    def __init__(self, lr=0.01, epsilon=None, decay=0., learning_rate=None,
+                 initial_accumulator_value=0.0, **kwargs):
         super().__init__(**kwargs)
         self._hyper(lr, learning_rate, decay=decay)
         self.epsilon = K.epsilon() if epsilon is None else epsilon
+        self.initial_accumulator_value = float(initial_accumulator_value)
 
     def _create_slots(self, values):
         (self.accumulators,) = self._state(values, 1)
+        for a in self.accumulators:
+            a.value[...] = self.initial_accumulator_value
         self.weights = list(self.accumulators)
         return [a.value for a in self.accumulators]
 
@@ -225,8 +231,11 @@ class Adagrad(Optimizer):
                 kernels.adagrad_update(p.value, g, a, lr, self.epsilon)
 
     def get_config(self):
-        return {"lr": float(self.lr.value), "decay": float(self.decay.value),
-                "epsilon": self.epsilon, **super().get_config()}
+        config = {"lr": float(self.lr.value), "decay": float(self.decay.value),
+                  "epsilon": self.epsilon, **super().get_config()}
+        if self.initial_accumulator_value:
+            config["initial_accumulator_value"] = self.initial_accumulator_value
+        return config
 
 
 class Adadelta(Optimizer):

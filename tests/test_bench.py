@@ -29,6 +29,7 @@ EXPECTED = {
     "adagrad": "adagrad_update",
     "adadelta": "adadelta_update",
     "adam": "adam_update",
+    "lstm_step": "lstm_forward",
 }
 RATIOS = ("peak_fraction", "vs_numpy", "vs_reference", "vs_gemms", "gbps")
 
@@ -95,3 +96,21 @@ def test_table_and_missing_suite():
         [sys.executable, "-m", "ckeras.bench", "kernels", "--threads", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--threads must be >= 1" in proc.stderr
+
+
+def test_saving_suite_quick_json():
+    rows = json.loads(run_bench("saving", "--quick", "--json").stdout)
+    by_name = {r["workload"]: r for r in rows}
+    for name in ("h5py write", "h5py write+fsync", "h5py read", "save_model",
+                 "save_weights", "save_model no fsync", "save_weights no fsync",
+                 "load_model", "load_weights"):
+        r = by_name[name]
+        assert r["seconds"] > 0 and math.isfinite(r["vs_h5py"]) and r["vs_h5py"] > 0, r
+        assert r["baseline"] in by_name
+    assert by_name["save_model"]["baseline"] == "h5py write+fsync"
+    assert by_name["save_model no fsync"]["baseline"] == "h5py write"
+    for name in ("h5py read", "load_model", "load_weights"):
+        r = by_name[name]
+        assert r["peak_traced_x_weights"] >= 0 and r["peak_rss_growth_x_weights"] >= 0
+    # the plain h5py read allocates the arrays once: its traced peak is ~1x
+    assert 0.9 < by_name["h5py read"]["peak_traced_x_weights"] < 1.5

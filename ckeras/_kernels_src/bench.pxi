@@ -309,3 +309,46 @@ def bench_conv2d(x, W, b, dy, y, dx, dW, db, workspace, activation, iters,
     s.act = activation_code(activation)
     s.alpha = alpha
     return _time_body(_conv_body, &s, iters)
+
+
+# ---- LSTM: one forward over a whole sequence -------------------------------
+
+cdef struct _lstm_fwd:
+    float *hseq
+    float *hT
+    float *cT
+    float *cache
+    const float *x
+    const float *W
+    const float *R
+    const float *b
+    int64_t N, T, C, U
+    int act, ract
+
+
+cdef void _lstm_fwd_body(const void *vctx) noexcept nogil:
+    cdef const _lstm_fwd *s = <const _lstm_fwd *>vctx
+    ck_lstm_forward(s.hseq, s.hT, s.cT, s.cache, s.x, s.W, s.R, s.b, NULL,
+                    NULL, NULL, NULL, s.N, s.T, s.C, s.U, 0, s.act, s.ract)
+
+
+def bench_lstm_forward(x, kernel, recurrent_kernel, bias, iters,
+                       activation="tanh", recurrent_activation="hard_sigmoid"):
+    """Mean seconds of one ck_lstm_forward over the whole sequence x
+    (N, T, C) with zero initial states and no mask, hseq wanted, timed
+    over `iters` calls into buffers allocated once (the cache too)."""
+    hseq, hT, cT, saved = lstm_forward(x, kernel, recurrent_kernel, bias,
+                                       activation=activation,
+                                       recurrent_activation=recurrent_activation)
+    cdef _lstm_fwd s
+    s.hseq = _fptr(<cnp.ndarray>hseq)
+    s.hT = _fptr(<cnp.ndarray>hT)
+    s.cT = _fptr(<cnp.ndarray>cT)
+    s.cache = _fptr(<cnp.ndarray>saved.data)
+    s.x = _fptr(<cnp.ndarray>x)
+    s.W = _fptr(<cnp.ndarray>kernel)
+    s.R = _fptr(<cnp.ndarray>recurrent_kernel)
+    s.b = _fptr_or_null(bias)
+    s.N, s.T, s.C, s.U = saved.shape
+    s.act, s.ract = saved.act, saved.ract
+    return _time_body(_lstm_fwd_body, &s, iters)

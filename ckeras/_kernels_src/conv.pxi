@@ -316,3 +316,175 @@ def conv2d_backward(dy, x, W, y, strides=(1, 1), padding="valid",
         ck_conv2d_backward(pdx, pdW, pdb, pdy, px, pW, py, &g, K, act,
                            alpha_f, pws)
     return dxa, dWa, dba
+
+
+# ---- Conv2DTranspose: Conv2D read backwards --------------------------------
+
+def deconv_length(dim_size, stride, kernel_size, padding, output_padding=None,
+                  dilation=1):
+    """Keras 2's conv_utils.deconv_length: the output size of one axis of
+    a transposed convolution (None stays None). output_padding None infers
+    the size; an int gives it exactly."""
+    if dim_size is None:
+        return None
+    if padding not in ("valid", "same", "full"):
+        raise ValueError(
+            f"padding must be 'valid' or 'same', got {padding!r}")
+    k = kernel_size + (kernel_size - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return dim_size * stride + max(k - stride, 0)
+        if padding == "full":
+            return dim_size * stride - (stride + k - 2)
+        return dim_size * stride
+    pad = {"same": k // 2, "valid": 0, "full": k - 1}[padding]
+    return (dim_size - 1) * stride + k - 2 * pad + output_padding
+
+
+cdef tuple _transpose_operands(object x, object W, object output_size,
+                               object strides, object padding,
+                               object dilation, object data_format,
+                               ck_conv_geom *g):
+    """Checks x (4-D) and W (kh, kw, filters, in_channels); fills g with the
+    geometry of the Conv2D from y back to x; returns (x, W, in_channels)."""
+    cdef cnp.ndarray xa = check_in(x, "x", 4)
+    cdef cnp.ndarray Wa = check_in(W, "W", 4)
+    fmt = _data_format(data_format)
+    pad = _padding(padding, False)
+    sh, sw = _pair(strides, "strides")
+    dh, dw = _pair(dilation, "dilation_rate")
+    kh, kw = _pair((Wa.shape[0], Wa.shape[1]), "kernel_size")
+    if fmt == "channels_last":
+        n, ih, iw, k = _shp(xa)
+    else:
+        n, k, ih, iw = _shp(xa)
+    if Wa.shape[3] != k:
+        raise ValueError(
+            f"W must have shape (kh, kw, filters, in_channels) with "
+            f"in_channels = {k}, the channels of x (shape {_shp(xa)}, "
+            f"data_format={fmt!r}); got W shape {_shp(Wa)}")
+    check_positive(Wa.shape[2], "filters (W.shape[2])")
+    check_positive(ih * iw, "the spatial size of x")
+    if output_size is None:
+        oh = deconv_length(ih, sh, kh, pad, None, dh)
+        ow = deconv_length(iw, sw, kw, pad, None, dw)
+    else:
+        oh, ow = _pair(output_size, "output_size")
+    yshape = (n, oh, ow, Wa.shape[2]) if fmt == "channels_last" else (
+        n, Wa.shape[2], oh, ow)
+    g[0] = _geometry(yshape, (kh, kw), strides, pad, dilation, fmt, False)
+    if (g.OH, g.OW) != (ih, iw):
+        raise ValueError(
+            f"output size {(oh, ow)} does not fit the input's {(ih, iw)}: a "
+            f"Conv2D with kernel {(kh, kw)}, strides {(sh, sw)}, dilation "
+            f"{(dh, dw)} and padding={pad!r} maps it to {(g.OH, g.OW)}; pick "
+            f"an output size (output_padding) it maps back to {(ih, iw)}")
+    return xa, Wa, k
+
+
+cdef tuple _in_shape(ck_conv_geom *g):
+    if g.channels_first:
+        return (g.N, g.C, g.H, g.W)
+    return (g.N, g.H, g.W, g.C)
+
+
+def conv2d_transpose_workspace_size(x_shape, W_shape, output_size=None,
+                                    strides=(1, 1), padding="valid",
+                                    dilation=(1, 1),
+                                    data_format="channels_last"):
+    """Floats of scratch conv2d_transpose_forward/backward need."""
+    cdef ck_conv_geom g
+    _transpose_operands(np.empty(x_shape, np.float32),
+                        np.empty(W_shape, np.float32), output_size, strides,
+                        padding, dilation, data_format, &g)
+    return ck_conv2d_transpose_workspace_size(&g, W_shape[3])
+
+
+def conv2d_transpose_forward(x, W, b=None, output_size=None, strides=(1, 1),
+                             padding="valid", dilation=(1, 1),
+                             data_format="channels_last",
+                             activation="linear", alpha=1.0, out=None,
+                             workspace=None):
+    """y = act(conv2d_transpose(x, W) + b), TensorFlow's conv2d_transpose:
+    the gradient of conv2d(y, W) with respect to y, as a forward op.
+
+    x: (N, H, W, in) or (N, in, H, W); W: (kh, kw, filters, in), Keras's
+    Conv2DTranspose kernel; b: (filters,) or None. output_size: (rows,
+    cols) of y; None gives Keras 2's deconv_length without output_padding.
+    Must be a size the matching Conv2D maps back to x's. Other arguments
+    as conv2d_forward. Returns y, (N, rows, cols, filters) or
+    (N, filters, rows, cols).
+    """
+    cdef ck_conv_geom g
+    cdef cnp.ndarray xa, Wa
+    cdef int64_t K
+    xa, Wa, K = _transpose_operands(x, W, output_size, strides, padding,
+                                    dilation, data_format, &g)
+    cdef cnp.ndarray ba = None
+    if b is not None:
+        ba = check_shape(check_in(b, "b", 1), "b", (g.C,))
+    cdef int act = activation_code(activation)
+    cdef float alpha_f = alpha
+    cdef cnp.ndarray y = check_out(out, "out", _in_shape(&g))
+    cdef cnp.ndarray ws = _workspace(
+        workspace, ck_conv2d_transpose_workspace_size(&g, K),
+        "conv2d_transpose_workspace_size")
+    _check_outputs_apart([(y, "out"), (ws, "workspace")],
+                         [(xa, "x"), (Wa, "W"), (ba, "b")])
+    cdef float *py = _fptr(y)
+    cdef const float *px = _fptr(xa)
+    cdef const float *pW = _fptr(Wa)
+    cdef const float *pb = _fptr_or_null(ba)
+    cdef float *pws = _fptr(ws)
+    with nogil:
+        ck_conv2d_transpose_forward(py, px, pW, pb, &g, K, act, alpha_f, pws)
+    return y
+
+
+def conv2d_transpose_backward(dy, x, W, y, strides=(1, 1), padding="valid",
+                              dilation=(1, 1), data_format="channels_last",
+                              activation="linear", alpha=1.0, has_bias=True,
+                              need_dx=True, dx=None, dW=None, db=None,
+                              workspace=None):
+    """Gradients of y = conv2d_transpose_forward(x, W, b), ACCUMULATED into
+    dx (x's shape), dW (W's shape), db (filters,); fresh zeros when None.
+    y's shape gives the output size. Returns (dx, dW, db)."""
+    cdef ck_conv_geom g
+    cdef cnp.ndarray xa, Wa
+    cdef int64_t K
+    cdef cnp.ndarray ya = check_in(y, "y", 4)
+    ysize = _shp(ya)[1:3] if data_format == "channels_last" else _shp(ya)[2:]
+    xa, Wa, K = _transpose_operands(x, W, ysize, strides, padding, dilation,
+                                    data_format, &g)
+    yshape = _in_shape(&g)
+    check_shape(ya, "y", yshape)
+    cdef cnp.ndarray dya = check_shape(check_in(dy, "dy", 4), "dy", yshape)
+    cdef int act = activation_code(activation)
+    cdef float alpha_f = alpha
+    if not has_bias and db is not None:
+        raise ValueError("db was given but has_bias=False; pass db=None or "
+                         "has_bias=True")
+    if not need_dx and dx is not None:
+        raise ValueError("dx was given but need_dx=False; pass dx=None or "
+                         "need_dx=True")
+    cdef cnp.ndarray dWa = check_out(dW, "dW", _shp(Wa), zero=True)
+    cdef cnp.ndarray dba = check_out(db, "db", (g.C,), zero=True) if has_bias else None
+    cdef cnp.ndarray dxa = check_out(dx, "dx", _shp(xa), zero=True) if need_dx else None
+    cdef cnp.ndarray ws = _workspace(
+        workspace, ck_conv2d_transpose_workspace_size(&g, K),
+        "conv2d_transpose_workspace_size")
+    _check_outputs_apart(
+        [(dWa, "dW"), (dba, "db"), (dxa, "dx"), (ws, "workspace")],
+        [(dya, "dy"), (xa, "x"), (Wa, "W"), (ya, "y")])
+    cdef float *pdx = _fptr_or_null(dxa)
+    cdef float *pdW = _fptr(dWa)
+    cdef float *pdb = _fptr_or_null(dba)
+    cdef const float *pdy = _fptr(dya)
+    cdef const float *px = _fptr(xa)
+    cdef const float *pW = _fptr(Wa)
+    cdef const float *py = _fptr(ya)
+    cdef float *pws = _fptr(ws)
+    with nogil:
+        ck_conv2d_transpose_backward(pdx, pdW, pdb, pdy, px, pW, py, &g, K,
+                                     act, alpha_f, pws)
+    return dxa, dWa, dba

@@ -29,13 +29,13 @@ class RecurrentCache:
     so the backward cannot be run with a different mask or direction.
     """
     __slots__ = ("layer", "data", "mask", "shape", "go_backwards", "act",
-                 "ract", "has_bias")
+                 "ract", "has_bias", "rdmask")
 
     def __init__(self, layer, data, mask, shape, go_backwards, act, ract,
-                 has_bias):
+                 has_bias, rdmask=None):
         self.layer, self.data, self.mask, self.shape = layer, data, mask, shape
         self.go_backwards, self.act, self.ract = go_backwards, act, ract
-        self.has_bias = has_bias
+        self.has_bias, self.rdmask = has_bias, rdmask
 
     def __repr__(self):
         return (f"RecurrentCache({self.layer}, (N, T, C, U)={self.shape}, "
@@ -96,10 +96,23 @@ cdef cnp.ndarray _rnn_mask(object mask, int64_t N, int64_t T):
     return np.ascontiguousarray(m != 0, dtype=np.float32)
 
 
+cdef cnp.ndarray _rnn_recurrent_mask(object m, int64_t G, int64_t N,
+                                     int64_t U):
+    if m is None:
+        return None
+    cdef cnp.ndarray a = check_in(m, "recurrent_mask", 3)
+    if _shp(a) != (G, N, U):
+        raise ValueError(
+            f"recurrent_mask must have shape (gates, batch, units) = ({G}, "
+            f"{N}, {U}), got {_shp(a)}")
+    return a
+
+
 cdef object _rnn_forward(str layer, object x, object kernel,
                          object recurrent_kernel, object bias, object h0,
                          object c0, object mask, bint go_backwards,
-                         object activation, object recurrent_activation):
+                         object activation, object recurrent_activation,
+                         object recurrent_mask=None):
     cdef cnp.ndarray xa = check_in(x, "x")
     N, T, C, U, w, r = _rnn_check_weights(layer, xa, kernel, recurrent_kernel)
     cdef int64_t n = N, t = T, c = C, u = U, G = _RNN_GATES[layer]
@@ -113,6 +126,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef cnp.ndarray h0a = _rnn_state(h0, "h0", n, u)
     cdef cnp.ndarray c0a = _rnn_state(c0, "c0", n, u)
     cdef cnp.ndarray m = _rnn_mask(mask, n, t)
+    cdef cnp.ndarray rd = _rnn_recurrent_mask(recurrent_mask, G, n, u)
     cdef int act = _rnn_activation(activation, "activation")
     cdef int ract = CK_ACT_LINEAR
     if layer != "SimpleRNN":
@@ -139,11 +153,12 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef const float *p_h0 = _fptr_or_null(h0a)
     cdef const float *p_c0 = _fptr_or_null(c0a)
     cdef const float *p_m = _fptr_or_null(m)
+    cdef const float *p_rd = _fptr_or_null(rd)
     cdef int gb = go_backwards, kind = _RNN_KINDS[layer]
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_forward(p_hseq, p_hT, p_cT, p_cache, p_x, p_w, p_r, p_b,
-                            p_h0, p_c0, p_m, n, t, c, u, gb, act, ract)
+                            p_h0, p_c0, p_m, p_rd, n, t, c, u, gb, act, ract)
         elif kind == 1:
             ck_gru_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b, p_h0,
                            p_m, n, t, c, u, gb, act, ract)
@@ -151,7 +166,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
             ck_simple_rnn_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b,
                                   p_h0, p_m, n, t, c, u, gb, act)
     saved = RecurrentCache(layer, cache, m, (N, T, C, U), bool(go_backwards),
-                           act, ract, b is not None)
+                           act, ract, b is not None, rd)
     if layer == "LSTM":
         return hseq, hT, cT, saved
     return hseq, hT, saved
@@ -230,6 +245,7 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     cdef const float *p_w = _fptr(<cnp.ndarray>w)
     cdef const float *p_r = _fptr(<cnp.ndarray>r)
     cdef const float *p_m = _fptr_or_null(cache.mask)
+    cdef const float *p_rd = _fptr_or_null(cache.rdmask)
     cdef const float *p_cache = _fptr(<cnp.ndarray>cache.data)
     cdef float *p_ws = _fptr(ws)
     cdef int gb = cache.go_backwards, act = cache.act, ract = cache.ract
@@ -237,8 +253,8 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dc0, p_dhs,
-                             p_dhT, p_dcT, p_x, p_w, p_r, p_m, p_cache, n, t,
-                             c, u, gb, act, ract, p_ws)
+                             p_dhT, p_dcT, p_x, p_w, p_r, p_m, p_rd, p_cache,
+                             n, t, c, u, gb, act, ract, p_ws)
         elif kind == 1:
             ck_gru_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dhs, p_dhT, p_x,
                             p_w, p_r, p_m, p_cache, n, t, c, u, gb, act, ract,
@@ -254,18 +270,21 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
 
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  mask=None, go_backwards=False, activation="tanh",
-                 recurrent_activation="hard_sigmoid"):
+                 recurrent_activation="hard_sigmoid", recurrent_mask=None):
     """Keras 2 LSTM over a whole sequence.
 
     x (N, T, C); kernel (C, 4U), recurrent_kernel (U, 4U), bias (4U,) or
     None, gate order i, f, c, o; h0, c0 (N, U) or None (zeros); mask
     (N, T) of 0/1 or None: a masked step keeps the previous state and
     outputs it. go_backwards processes time reversed; outputs are in
-    processed order (Keras 2). Returns (hseq (N, T, U), h_T (N, U),
-    c_T (N, U), cache) with cache for lstm_backward.
+    processed order (Keras 2). recurrent_mask (4, N, U) float32 or None:
+    recurrent dropout, gate q's recurrent product reads h * recurrent_mask[q]
+    (the backward uses the same masks, kept in the cache). Returns (hseq
+    (N, T, U), h_T (N, U), c_T (N, U), cache) with cache for lstm_backward.
     """
     return _rnn_forward("LSTM", x, kernel, recurrent_kernel, bias, h0, c0,
-                        mask, go_backwards, activation, recurrent_activation)
+                        mask, go_backwards, activation, recurrent_activation,
+                        recurrent_mask)
 
 
 def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel,

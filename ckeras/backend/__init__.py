@@ -14,8 +14,11 @@ from ckeras.backend.array_ops import (batch_flatten, cast, concatenate, expand_d
                                       zeros_like)
 from ckeras.backend.config import (backend, epsilon, floatx, image_data_format,
                                    set_epsilon, set_floatx, set_image_data_format)
-from ckeras.backend.conv_ops import (conv1d, conv2d, conv2d_bias_act, pool2d,
-                                    resize_images, spatial_2d_padding, spatial_padding)
+from ckeras.backend.conv_ops import (conv1d, conv2d, conv2d_bias_act, conv2d_transpose,
+                                    conv2d_transpose_bias_act, depthwise_conv2d,
+                                    depthwise_conv2d_bias, pointwise_bias_act, pool2d,
+                                    resize_images, separable_conv2d, spatial_2d_padding,
+                                    spatial_padding)
 from ckeras.backend.function import Function, function, gradients
 from ckeras.backend.math_ops import (abs, add, all, any, argmax, argmin, batch_dot, clip,
                                      cos, cumsum, divide, dot, equal, exp, greater,

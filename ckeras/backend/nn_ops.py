@@ -189,15 +189,39 @@ def bias_add(x, bias, data_format=None):
 
 @op
 def dropout(x, level, noise_shape=None, seed=None):
-    """Inverted dropout: zeroes a `level` fraction, scales the rest."""
+    """Inverted dropout: zeroes a `level` fraction, scales the rest.
+
+    The mask comes from the dropout kernel's counter-based stream, named
+    by a seed drawn from the backend's generator (K.set_random_seed), or
+    from a generator of the op's own `seed` that advances call by call, as
+    a seeded TensorFlow op gives a new, reproducible mask each run."""
     xv = array(x)
-    rng = np.random.default_rng(seed) if seed is not None else _rng()
-    keep = 1.0 - level
     shape = xv.shape if noise_shape is None else tuple(
         s if n is None else n for s, n in zip(xv.shape, noise_shape))
-    mask = (rng.random(shape) < keep).astype(xv.dtype) / xv.dtype.type(keep)
-    y = xv * mask
+    stream = dropout_seed(seed)
+    if shape == xv.shape and xv.dtype == np.float32 and xv.flags.c_contiguous:
+        y, mask = native.dropout_forward(xv, float(level), stream)
+    else:
+        ones = np.ones(shape, np.float32)
+        mask = native.dropout_forward(ones, float(level), stream)[1]
+        mask = mask.astype(xv.dtype, copy=False)
+        y = xv * mask
     return record(y, (x,), lambda dy: (dy * mask,))
+
+
+_SEEDED = {}
+
+
+def dropout_seed(seed=None):
+    """A fresh 64-bit stream seed for one dropout mask: from the backend's
+    generator, or from a generator kept per op-level `seed`."""
+    if seed is None:
+        rng = _rng()
+    else:
+        rng = _SEEDED.get(seed)
+        if rng is None:
+            rng = _SEEDED[seed] = np.random.default_rng(seed)
+    return int(rng.integers(0, 2 ** 64, dtype=np.uint64))
 
 
 _RNG = []
@@ -210,8 +234,10 @@ def _rng():
 
 
 def set_random_seed(seed):
-    """Seeds the generator behind dropout and the random initializers."""
+    """Seeds the generator behind dropout and the random initializers
+    (and restarts the op-level seeded dropout streams)."""
     _RNG[:] = [np.random.default_rng(seed)]
+    _SEEDED.clear()
 
 
 def rng():

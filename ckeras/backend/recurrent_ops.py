@@ -80,8 +80,9 @@ def _time_slice(x, index):
 
 
 def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
-               go_backwards, activation, recurrent_activation):
-    """Runs one recurrent op; returns [hseq, *final_states] (recorded)."""
+               go_backwards, activation, recurrent_activation, recurrent_mask=None):
+    """Runs one recurrent op; returns [hseq, *final_states] (recorded).
+    recurrent_mask (LSTM only): constant (4, N, U) recurrent dropout masks."""
     xv, W, R, b = _val(x), _val(kernel), _val(recurrent_kernel), _val(bias)
     sv = [_val(s) for s in states]
     n_states = len(states)
@@ -102,9 +103,12 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
         raise ValueError(
             f"{kind} input must be 3-D (batch, timesteps, features), got shape "
             f"{np.shape(xv)}")
+    extra = {"recurrent_activation": acts[1]} if len(acts) > 1 else {}
+    if recurrent_mask is not None:
+        rd = np.asarray(array(recurrent_mask))
+        extra["recurrent_mask"] = _f32(rd) if fast else rd
     outs = fwd(xv, W, R, b, *sv, mask=m, go_backwards=go_backwards,
-               activation=acts[0], **({"recurrent_activation": acts[1]}
-                                      if len(acts) > 1 else {}))
+               activation=acts[0], **extra)
     results, cache = list(outs[:-1]), outs[-1]
     if not fast:
         results = [r.astype(W.dtype) for r in results]
@@ -130,19 +134,138 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
-         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid"):
+         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid",
+         recurrent_mask=None):
     """Keras 2 LSTM over a sequence x (N, T, C); gates i, f, c, o.
     Returns (hseq (N, T, U), h_T, c_T); a masked step keeps the previous
-    state; go_backwards outputs in processed (reversed) order."""
+    state; go_backwards outputs in processed (reversed) order.
+    recurrent_mask (4, N, U) or None: recurrent dropout, gate q's recurrent
+    product reads h * recurrent_mask[q] (a constant: no gradient)."""
     return tuple(_recurrent("lstm", x, kernel, recurrent_kernel, bias, [h0, c0],
-                            mask, go_backwards, activation, recurrent_activation))
+                            mask, go_backwards, activation, recurrent_activation,
+                            recurrent_mask))
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
-        go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid"):
-    """Keras 2.0 GRU (gates z, r, h). Returns (hseq, h_T)."""
+        go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid",
+        reset_after=False):
+    """Keras 2 GRU (gates z, r, h). Returns (hseq, h_T).
+
+    reset_after=False (Keras 2.0 form, the C kernel): bias (3U,).
+    reset_after=True (Keras 2.2 / CuDNN form, ``_gru_reset_after``): bias
+    (2, 3U), row 0 for the inputs, row 1 for the recurrent product."""
+    if reset_after:
+        return _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask,
+                                go_backwards, activation, recurrent_activation)
     return tuple(_recurrent("gru", x, kernel, recurrent_kernel, bias, [h0], mask,
                             go_backwards, activation, recurrent_activation))
+
+
+# ---- GRU, reset_after=True: numpy steps, GEMMs on ckeras's sgemm -----------------
+def _matmul(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
+    """out = op(a) @ op(b) + beta * out, on ckeras's sgemm for float32."""
+    if a.dtype == _F32:
+        return native.sgemm(a, b, out, trans_a=trans_a, trans_b=trans_b, beta=beta)
+    y = (a.T if trans_a else a) @ (b.T if trans_b else b)
+    if out is None:
+        return y
+    out[...] = y + beta * out if beta else y
+    return out
+
+
+def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
+                     activation, recurrent_activation):
+    """The reset_after=True GRU over a whole sequence, one recorded op.
+
+    Forward (per step t, gates z, r, h; xg for all t in one GEMM first):
+        xg = x_t W + b_in                  (N, 3U)
+        inner = h_prev R + b_rec           (N, 3U)
+        z = ract(xg_z + inner_z);  r = ract(xg_r + inner_r)
+        hh = act(xg_h + r * inner_h);  h = z * h_prev + (1 - z) * hh
+    A masked step keeps h. float32 runs its GEMMs on ckeras's sgemm, other
+    dtypes in float64 with numpy (the gradient checks run this same code);
+    ``reference.recurrent.gru_reset_after_*`` is the per-step oracle.
+    """
+    from ckeras.reference.recurrent import ACTIVATIONS
+    xv, W, R, b, hv = (_val(v) for v in (x, kernel, recurrent_kernel, bias, h0))
+    if np.ndim(xv) != 3:
+        raise ValueError(f"gru input must be 3-D (batch, timesteps, features), got "
+                         f"shape {np.shape(xv)}")
+    out_dtype = W.dtype
+    dt = _F32 if W.dtype == _F32 else np.dtype(np.float64)
+
+    def cast(a):
+        return None if a is None else np.ascontiguousarray(a, dtype=dt)
+    xv, W, R, b, hv = cast(xv), cast(W), cast(R), cast(b), cast(hv)
+    N, T, C = xv.shape
+    U = R.shape[0]
+    if W.shape != (C, 3 * U) or R.shape != (U, 3 * U) or (
+            b is not None and b.shape != (2, 3 * U)):
+        raise ValueError(
+            f"gru(reset_after=True) expects kernel ({C}, {3 * U}), recurrent_kernel "
+            f"({U}, {3 * U}) and bias (2, {3 * U}); got {W.shape}, {R.shape} and "
+            f"{None if b is None else b.shape}")
+    act, dact = ACTIVATIONS[activation]
+    ract, dract = ACTIVATIONS[recurrent_activation]
+    keep = None if mask is None else np.asarray(array(mask)) != 0  # (N, T)
+    times = range(T - 1, -1, -1) if go_backwards else range(T)
+
+    xg = _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
+    if b is not None:
+        xg += b[0]
+    h = np.zeros((N, U), dt) if hv is None else hv.copy()
+    hseq = np.empty((N, T, U), dt)
+    # saved per processed step s, for the backward
+    h_prev, zs, rs, hhs, inner_hs = (np.empty((T, N, U), dt) for _ in range(5))
+    inner = np.empty((N, 3 * U), dt)
+    for s, t in enumerate(times):
+        if b is not None:
+            inner[...] = b[1]
+        _matmul(h, R, inner, beta=1.0 if b is not None else 0.0)  # h R + b_rec
+        zr = ract(xg[:, t, :2 * U] + inner[:, :2 * U])  # z and r at once
+        z, r = zr[:, :U], zr[:, U:]
+        hh = act(xg[:, t, 2 * U:] + r * inner[:, 2 * U:])
+        h_prev[s], zs[s], rs[s], hhs[s], inner_hs[s] = h, z, r, hh, inner[:, 2 * U:]
+        h_new = hh + z * (h - hh)
+        h = h_new if keep is None else np.where(keep[:, t:t + 1], h_new, h)
+        hseq[:, s] = h
+    results = [hseq.astype(out_dtype, copy=False), h.astype(out_dtype, copy=False)]
+    if not _tape.recording:
+        return tuple(results)
+
+    def backward(dy):
+        dy = np.asarray(dy, dt)
+        dh = dy[:, T].copy()  # dh_T
+        dxg = np.empty((N, T, 3 * U), dt)  # d(x_t W + b_in), by input time t
+        dinner = np.empty((T, N, 3 * U), dt)  # d(h_prev R + b_rec), by step s
+        for s in range(T - 1, -1, -1):
+            t = times[s]
+            dh += dy[:, s]
+            z, r, hh = zs[s], rs[s], hhs[s]
+            # h = z * h_prev + (1 - z) * hh  (a masked row computed nothing)
+            dzz = dh * (h_prev[s] - hh) * dract(z)
+            dzh = dh * (1 - z) * dact(hh)
+            if keep is not None:
+                k = keep[:, t:t + 1]
+                dzz, dzh = np.where(k, dzz, 0), np.where(k, dzh, 0)
+            # hh = act(xg_h + r * inner_h)
+            dzr = dzh * inner_hs[s] * dract(r)
+            dxg[:, t, :U], dxg[:, t, U:2 * U], dxg[:, t, 2 * U:] = dzz, dzr, dzh
+            dinner[s, :, :U], dinner[s, :, U:2 * U] = dzz, dzr
+            dinner[s, :, 2 * U:] = dzh * r
+            # dh_prev: through z * h_prev (all of dh on a masked row) and h R
+            dh = dh * (z if keep is None else np.where(k, z, 1))
+            _matmul(dinner[s], R, dh, trans_b=True, beta=1.0)
+        dxg2, dinner2 = dxg.reshape(N * T, 3 * U), dinner.reshape(T * N, 3 * U)
+        dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
+        dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
+        dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
+        db = None if b is None else np.stack([dxg2.sum(axis=0), dinner2.sum(axis=0)])
+        return tuple(None if g is None else g.astype(out_dtype, copy=False)
+                     for g in (dx, dW, dR, db, dh))
+    packed = np.concatenate([results[0], results[1][:, None]], axis=1)
+    packed = record(packed, (x, kernel, recurrent_kernel, bias, h0), backward)
+    return tuple(_unpack(packed, T, 1))
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,

@@ -73,11 +73,17 @@ class Variable(Tensor):
 
     __slots__ = ("name", "trainable", "constraint", "_keras_shape")
 
-    def __init__(self, value, dtype=None, name=None, trainable=True, constraint=None):
+    def __init__(self, value, dtype=None, name=None, trainable=True, constraint=None,
+                 copy=True):
+        """`value` is copied, unless copy=False and it is already a
+        writeable C-contiguous array of `dtype` that nobody else holds
+        (e.g. fresh from an initializer): then it becomes the buffer."""
         from ckeras.backend.config import floatx
         dtype = dtype or (value.dtype if isinstance(value, np.ndarray) and
                           value.dtype.kind != "f" else floatx())
-        super().__init__(np.array(value, dtype=dtype, order="C", copy=True))
+        super().__init__(np.array(value, dtype=dtype, order="C", copy=True if copy else None))
+        if not self.value.flags.writeable:
+            self.value = self.value.copy()
         self.name = name or "variable"
         self.trainable = trainable
         self.constraint = constraint

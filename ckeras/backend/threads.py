@@ -1,6 +1,6 @@
 """One public way to set threads: ``set_num_threads(n)``.
 
-ckeras runs every kernel on one pool (OpenMP); OpenBLAS is pinned to one
+ckeras runs every kernel on one pool (src/kernels/parallel.c); OpenBLAS is pinned to one
 thread and called from inside that pool, so two pools never spin against
 each other. ``set_num_threads`` also sets numpy's own OpenBLAS, when numpy
 has one, so that numpy work in the same process follows the same count.

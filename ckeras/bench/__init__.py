@@ -1,5 +1,5 @@
-"""Benchmarks: ``python -m ckeras.bench {kernels,engine,models}``.
+"""Benchmarks: ``python -m ckeras.bench {kernels,engine,models,saving}``.
 
 kernels: the native kernel microbenchmark (ckeras.bench.kernels).
-engine, models: ckeras.bench.engine / ckeras.bench.models, when present.
+engine, models, saving: ckeras.bench.engine / .models / .saving, when present.
 """

@@ -1,9 +1,9 @@
-"""``python -m ckeras.bench {kernels,engine,models} [--json] [--quick]
+"""``python -m ckeras.bench {kernels,engine,models,saving} [--json] [--quick]
 [--threads N]``.
 
 kernels runs the native kernel microbenchmark (ckeras.bench.kernels);
-engine and models run ckeras.bench.engine.run(as_json) and
-ckeras.bench.models.run(as_json), imported only when asked for. --json
+engine, models and saving run ckeras.bench.<suite>.run(as_json) (saving
+also takes --quick), imported only when asked for. --json
 prints nothing but the JSON list of entries on stdout.
 """
 import argparse
@@ -15,13 +15,14 @@ def _parser():
     p = argparse.ArgumentParser(
         prog="python -m ckeras.bench",
         description="ckeras benchmarks, measured in one run on this machine.")
-    p.add_argument("suite", choices=["kernels", "engine", "models"],
+    p.add_argument("suite", choices=["kernels", "engine", "models", "saving"],
                    help="kernels: native kernel microbenchmark; engine, "
-                        "models: layer and model benchmarks")
+                        "models: layer and model benchmarks; saving: "
+                        "save/load of a 100 MB model against plain h5py")
     p.add_argument("--json", action="store_true",
                    help="print only a JSON list of entries")
     p.add_argument("--quick", action="store_true",
-                   help="(kernels) small shapes and few calls, for tests")
+                   help="(kernels, saving) small shapes and few calls, for tests")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for ckeras and numpy's BLAS (default: 2, "
                         "or the available cores if fewer)")
@@ -50,7 +51,10 @@ def main(argv=None):
     from ckeras import backend
 
     backend.set_num_threads(threads)
-    module.run(args.json)
+    if args.suite == "saving":
+        module.run(args.json, quick=args.quick)
+    else:
+        module.run(args.json)
     return 0
 
 

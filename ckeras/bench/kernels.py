@@ -22,6 +22,8 @@ One entry per kernel (a row of the table, an object of the JSON list):
     vs_reference        numpy reference seconds / ours (> 1 is faster)
     vs_gemms            Dense: ours / its three bare GEMMs (a time ratio;
                         1.0 means bias, activation and db cost nothing)
+    vs_torch_cell,      LSTM step: torch nn.LSTMCell (one step) and nn.LSTM
+    vs_torch_lstm       (whole sequence / T) seconds / ours (> 1: faster)
     bar, meets_bar      the project's performance bar and whether it holds
     status              "ok", or "not built" while a kernel family has not
                         landed
@@ -105,9 +107,12 @@ def _rand(rng, *shape, scale=1.0):
 def _gemm_entries(rng, settings, peak):
     shapes = [(32, 64, 48), (16, 64, 40), (64, 64, 64)] if settings.quick else \
         [(128, 512, 784), (32, 512, 160), (1024, 1024, 1024)]
+    # shapes of a training step's small products (gemm_small.c's
+    # micro-kernel): the guide's MLP at batch 128, an LSTM(128) step at 32
+    small = [] if settings.quick else [(128, 64, 64), (32, 512, 128)]
     largest = max(shapes, key=lambda s: s[0] * s[1] * s[2])
     out = []
-    for M, N, K in shapes:
+    for M, N, K in shapes + small:
         A, B = _rand(rng, M, K), _rand(rng, K, N)
         C, Cn = np.empty((M, N), np.float32), np.empty((M, N), np.float32)
         t = _measure({
@@ -116,6 +121,9 @@ def _gemm_entries(rng, settings, peak):
         }, settings)
         e = _entry("sgemm", f"{M}x{N}x{K}", t["ours"], 2.0 * M * N * K,
                    vs_numpy=t["numpy"] / t["ours"])
+        if (M, N, K) in small:
+            out.append(e)
+            continue
         e["bar"] = "vs_numpy >= 0.95"
         e["meets_bar"] = e["vs_numpy"] >= 0.95
         if (M, N, K) == largest:
@@ -272,6 +280,63 @@ def _optimizer_entries(rng, settings):
     return out
 
 
+# ---- LSTM step ------------------------------------------------------------------
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _lstm_entries(rng, settings, threads):
+    """One LSTM time step, batch 32, 128 -> 128 units: ck_lstm_forward over
+    a sequence of T = 80 steps (zero initial state, no mask, whole hseq
+    saved with the backward's cache) divided by T, next to torch's
+    nn.LSTMCell forward on one (32, 128) step and nn.LSTM over the same
+    sequence / T, both under torch.no_grad() (so torch saves nothing for a
+    backward; ours does). vs_torch_cell, vs_torch_lstm: torch's seconds /
+    ours (> 1: ours is faster). Bar: ours <= 0.5x LSTMCell's time."""
+    N, T, C, U = (4, 6, 8, 8) if settings.quick else (32, 80, 128, 128)
+    shape = f"N={N} {C}->{U} per step of T={T}"
+    if not hasattr(kernels, "bench_lstm_forward"):
+        return [_entry("lstm_step", shape, status="not built")]
+    x = _rand(rng, N, T, C)
+    W, R = _rand(rng, C, 4 * U, scale=C ** -0.5), _rand(rng, U, 4 * U, scale=U ** -0.5)
+    b = _rand(rng, 4 * U, scale=0.1)
+    timers = {"ours": lambda it: kernels.bench_lstm_forward(
+        x, W, R, b, it, recurrent_activation="sigmoid") / T}
+    torch = _torch()
+    if torch is not None:
+        torch.set_num_threads(threads)
+        cell, lstm = torch.nn.LSTMCell(C, U), torch.nn.LSTM(C, U, batch_first=True)
+        xt, x1 = torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(x[:, 0]))
+        hc = (torch.zeros(N, U), torch.zeros(N, U))
+
+        def cell_step():
+            with torch.no_grad():
+                cell(x1, hc)
+
+        def whole():
+            with torch.no_grad():
+                lstm(xt)
+        timers["torch_cell"] = _py_timer(cell_step)
+        seq = _py_timer(whole)
+        timers["torch_lstm"] = lambda it: seq(it) / T
+    t = _measure(timers, settings)
+    flops = 2.0 * N * (C + U) * 4 * U
+    e = _entry("lstm_step", shape, t["ours"], flops)
+    if torch is not None:
+        e["vs_torch_cell"] = t["torch_cell"] / t["ours"]
+        e["vs_torch_lstm"] = t["torch_lstm"] / t["ours"]
+        e["torch_cell_seconds"] = t["torch_cell"]
+        e["torch_lstm_seconds"] = t["torch_lstm"]
+        e["bar"] = "vs_torch_cell >= 2"
+        e["meets_bar"] = e["vs_torch_cell"] >= 2.0
+    return [e]
+
+
 # ---- the run ------------------------------------------------------------------
 
 def _fma_peak(settings):
@@ -305,6 +370,7 @@ def collect(threads=None, quick=False):
     entries += _conv_entries(rng, settings, peak)
     entries += _softmax_entries(rng, settings)
     entries += _optimizer_entries(rng, settings)
+    entries += _lstm_entries(rng, settings, threads)
     for e in entries:
         e["threads"] = threads
         if quick:  # the bars are set for the full shapes
@@ -340,13 +406,20 @@ def _time(seconds):
     return f"{seconds * 1e9:.3g} ns"
 
 
+def _torch_ratios(e):
+    if e.get("vs_torch_cell") is None:
+        return "-"
+    return (f"cell {e['vs_torch_cell']:.2f}x, "
+            f"nn.LSTM {e['vs_torch_lstm']:.2f}x")
+
+
 def format_table(header, entries):
     cols = ["kernel", "shape", "time", "GFLOP/s", "peak", "GB/s",
-            "vs numpy", "vs ref", "vs 3 GEMMs", "bar"]
+            "vs numpy", "vs ref", "vs 3 GEMMs", "vs torch", "bar"]
     rows = []
     for e in entries:
         if e["status"] != "ok":
-            rows.append([e["kernel"], e["shape"], e["status"]] + [""] * 7)
+            rows.append([e["kernel"], e["shape"], e["status"]] + [""] * 8)
             continue
         bar = "" if e["bar"] is None else \
             f"{e['bar']}: {'ok' if e['meets_bar'] else 'MISSED'}"
@@ -356,7 +429,7 @@ def format_table(header, entries):
                      _fmt(e["vs_numpy"], ".2f", suffix="x"),
                      _fmt(e["vs_reference"], ".1f", suffix="x"),
                      _fmt(e["vs_gemms"], ".3f", suffix="x"),
-                     bar])
+                     _torch_ratios(e), bar])
     widths = [max(len(str(r[i])) for r in rows + [cols]) for i in range(len(cols))]
     lines = list(header)
     lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())

@@ -10,8 +10,10 @@ Calling a layer on symbolic tensors (``Input``, other layers' outputs)
 builds it, infers the output shape, and records a ``Node``; calling it on
 concrete arrays computes right away.
 """
+import contextlib
 import inspect
 import re
+import threading
 
 import numpy as np
 
@@ -19,6 +21,37 @@ from ckeras import backend as K
 from ckeras.backend.tensor import SymbolicTensor, Variable
 from ckeras.engine.input_spec import InputSpec, check_input
 from ckeras.engine.node import Node
+
+_WEIGHTS_FROM_FILE = threading.local()
+
+
+@contextlib.contextmanager
+def weights_to_be_loaded():
+    """Inside this block ``add_weight`` allocates without running the
+    initializer: for loaders (``load_model``) that build a model only to
+    overwrite its weights from a file. Skipping the random draws saves
+    their time and their float64 temporaries, and np.empty's pages are
+    first touched when the loaded values are written into them.
+
+    Yields the list of (variable, initializer) so created: the loader must
+    call ``initialize_unloaded(pending, loaded)`` afterwards, which runs
+    the initializer of every variable the file did not fill (a custom
+    layer's untracked weights, which Keras 2 does not save either)."""
+    backup = getattr(_WEIGHTS_FROM_FILE, "pending", None)
+    _WEIGHTS_FROM_FILE.pending = pending = []
+    try:
+        yield pending
+    finally:
+        _WEIGHTS_FROM_FILE.pending = backup
+
+
+def initialize_unloaded(pending, loaded):
+    """Runs the initializer of each pending variable not in `loaded`."""
+    loaded = {id(v) for v in loaded}
+    for var, init in pending:
+        if id(var) not in loaded:
+            var.value[...] = init(var.value.shape, dtype=var.value.dtype)
+
 
 _ALLOWED_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "dtype", "name",
                    "trainable", "weights", "input_dtype"}
@@ -141,10 +174,19 @@ class Layer:
         from ckeras import constraints, initializers, regularizers
         shape = tuple(int(s) for s in shape)
         init = initializers.get(initializer or "glorot_uniform")
-        dtype = dtype or K.floatx()
-        var = Variable(init(shape, dtype=dtype), dtype=dtype,
-                       name=f"{self.name}/{name}:0", trainable=trainable,
-                       constraint=constraints.get(constraint))
+        dtype = np.dtype(dtype or K.floatx())
+        pending = getattr(_WEIGHTS_FROM_FILE, "pending", None)
+        if pending is not None:
+            value, owned = np.empty(shape, dtype=dtype), True
+        else:
+            value = init(shape, dtype=dtype)
+            # ckeras' initializers return a fresh array: no second copy
+            owned = initializers.returns_fresh_array(init)
+        var = Variable(value, dtype=dtype, name=f"{self.name}/{name}:0",
+                       trainable=trainable, constraint=constraints.get(constraint),
+                       copy=not owned)
+        if pending is not None:
+            pending.append((var, init))
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._regularized.append((regularizer, var))

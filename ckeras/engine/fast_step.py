@@ -113,13 +113,6 @@ class DenseChainStep:
                          np.empty(max(1, kernels.dense_workspace_size(n, c, u)), _f32)))
         return bufs
 
-    def _dropout_mask(self, layer, shape):
-        rng = np.random.default_rng(layer.seed) if layer.seed is not None else nn_ops.rng()
-        keep = 1.0 - layer.rate
-        r = rng.random(shape, dtype=_f32)
-        mask = np.less(r, _f32(keep), out=np.empty(shape, np.bool_))
-        return np.multiply(mask, _f32(1.0 / keep), dtype=_f32)
-
     def step(self, xs, ys, sws, training):
         h = xs[0]
         if h.dtype != _f32 or not h.flags.c_contiguous:
@@ -140,8 +133,8 @@ class DenseChainStep:
                 saved.append((h, y))
             elif kind == _DROPOUT:
                 if training and layer.rate > 0:
-                    mask = self._dropout_mask(layer, h.shape)
-                    y = np.multiply(h, mask)
+                    y, mask = kernels.dropout_forward(
+                        h, layer.rate, nn_ops.dropout_seed(layer.seed))
                     saved.append(mask)
                 else:
                     y = h

@@ -181,11 +181,17 @@ class Network(Layer):
                 [id(x) for x in node.output_tensors], kwargs, has_training)
 
     # ---- running ----------------------------------------------------------------
-    def run_graph(self, values, training=0):
-        """Runs the plan on concrete input values; returns output values."""
+    def run_graph(self, values, training=0, input_masks=None):
+        """Runs the plan on concrete input values; returns output values.
+        input_masks: one mask (or None) per input, from the layer that
+        called this network as a layer (Keras 2 passes masks inward)."""
         vals = dict(zip(self._input_ids, values))
         recording = bool(_tape.recording)
-        masks = {} if getattr(self, "_uses_masks", False) else None
+        given = [m for m in (input_masks or []) if m is not None]
+        masks = {} if getattr(self, "_uses_masks", False) or given else None
+        for i, m in zip(self._input_ids, input_masks or []):
+            if m is not None:
+                masks[i] = getattr(m, "value", m)
         for step, (layer, in_ids, out_ids, kwargs, has_training) in enumerate(self._plan):
             x = vals[in_ids[0]] if len(in_ids) == 1 else [vals[i] for i in in_ids]
             if masks is not None:
@@ -194,6 +200,11 @@ class Network(Layer):
                 out = layer.call(x, training=training, **kwargs)
             else:
                 out = layer.call(x, **kwargs)
+            if masks is not None and isinstance(layer, Network):
+                # a nested network's output masks come from its own run
+                for i, m in zip(out_ids, getattr(layer, "_output_masks", None) or []):
+                    if m is not None:
+                        masks[i] = m
             if recording and layer.activity_regularizer is not None:
                 layer._losses = [layer.activity_regularizer(o) for o in to_list(out)]
             if len(out_ids) == 1:
@@ -206,10 +217,15 @@ class Network(Layer):
             masks.get(i) for i in self._output_ids]
         return [vals[i] for i in self._output_ids]
 
-    _produces_mask = False
+    @property
+    def _produces_mask(self):
+        """A nested network yields masks when one of its layers can."""
+        return getattr(self, "_uses_masks", False)
 
     def compute_mask(self, inputs, mask=None):
-        return None  # masks are not propagated through a nested model
+        """None here: a nested network's output masks are those of its run
+        (run_graph sets _output_masks; the calling network reads them)."""
+        return None
 
     def reset_states(self):
         """Resets the carried states of every stateful layer (Keras 2)."""
@@ -225,7 +241,7 @@ class Network(Layer):
         in_masks = [masks.get(i) for i in in_ids]
         in_mask = in_masks[0] if len(in_masks) == 1 else in_masks
         has_mask = any(m is not None for m in in_masks)
-        if has_mask or may_mask:
+        if (has_mask or may_mask) and not isinstance(layer, Network):
             out_masks = layer.compute_mask(x, in_mask if has_mask else None)
             out_masks = out_masks if isinstance(out_masks, list) else [out_masks]
             for i, m in zip(out_ids, out_masks):
@@ -285,8 +301,9 @@ class Network(Layer):
                     vals[i] = o
         return [vals[i] for i in self._output_ids]
 
-    def call(self, inputs, training=None):
-        outs = self.run_graph(to_list(inputs), training or 0)
+    def call(self, inputs, training=None, mask=None):
+        masks = None if mask is None else to_list(mask)
+        outs = self.run_graph(to_list(inputs), training or 0, masks)
         return unpack(outs)
 
     def _call_on_values(self, inputs, arguments, training):

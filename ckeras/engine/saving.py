@@ -27,7 +27,8 @@ import warnings
 import numpy as np
 
 from ckeras.engine.saving_compat import (normalize_config, normalize_loss,
-                                         normalize_optimizer_config)
+                                         normalize_optimizer_config,
+                                         optimizer_weights_to_ckeras)
 
 KERAS_VERSION = "2.2.4"  # the layout written; ckeras' own version is in `ckeras_version`
 FILE_BACKEND = "tensorflow"
@@ -262,6 +263,8 @@ def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False):
 
 # ---- files --------------------------------------------------------------------
 def _fsync(path, directory=False):
+    """Flushes a file's data (fdatasync where the OS has it: the size and
+    blocks, not the timestamps) or a directory's entries to the disk."""
     flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
     try:
         fd = os.open(path, flags)
@@ -270,7 +273,10 @@ def _fsync(path, directory=False):
             return  # some platforms cannot open directories
         raise
     try:
-        os.fsync(fd)
+        if directory or not hasattr(os, "fdatasync"):
+            os.fsync(fd)
+        else:
+            os.fdatasync(fd)
     except OSError:
         if not directory:
             raise
@@ -360,15 +366,22 @@ def _describe(filepath):
 # ---- whole models -------------------------------------------------------------
 def _optimizer_state(optimizer):
     """(variables, names, extra): the optimizer's weights in Keras 2's
-    order, Keras-2-style names, and state outside `weights` (iterations
-    for RMSprop/Adagrad/Adadelta, Nadam's m_schedule) for exact resuming."""
+    order (Nadam: tf.keras' [iterations, momentum_cache, m..., v...], which
+    Keras 2.2 has no slot for), Keras-2-style names, and state outside
+    `weights` (iterations for RMSprop/Adagrad/Adadelta, Nadam's
+    m_schedule) for exact resuming."""
     cls = type(optimizer).__name__
     variables = list(getattr(optimizer, "weights", []) or [])
     iterations = getattr(optimizer, "iterations", None)
+    m_schedule = getattr(optimizer, "m_schedule", None)
+    if m_schedule is not None and variables and variables[0] is iterations:
+        variables.insert(1, m_schedule)  # tf.keras' Nadam layout (momentum_cache)
     names, k = [], 0
     for v in variables:
         if v is iterations:
             names.append(f"{cls}/iterations:0")
+        elif v is m_schedule:
+            names.append(f"{cls}/momentum_cache:0")
         else:
             names.append(f"training/{cls}/Variable{'_' + str(k) if k else ''}:0")
             k += 1
@@ -455,6 +468,18 @@ def _attr_json(f, name):
         raise ModelFileError(f"the {name!r} attribute is not valid JSON: {e}") from e
 
 
+def _per_output_metrics(metrics, output_names):
+    """tf.keras writes metrics as one list per output ([[...], [None]]):
+    a dict {output name: [metrics]}, Keras 2's form."""
+    if isinstance(metrics, list) and output_names and len(metrics) == len(output_names) \
+            and metrics and all(isinstance(m, list) or m is None for m in metrics):
+        return {name: [x for x in (m or []) if x is not None]
+                for name, m in zip(output_names, metrics)}
+    if isinstance(metrics, list):
+        return [m for m in metrics if m is not None]
+    return metrics
+
+
 def _compile_from_file(model, f, training_config, custom_objects):
     from ckeras import optimizers
     from ckeras.utils.generic_utils import get_custom_objects
@@ -469,6 +494,7 @@ def _compile_from_file(model, f, training_config, custom_objects):
         loss = _convert_custom_objects(normalize_loss(training_config.get("loss")), objects)
         metrics = _convert_custom_objects(normalize_loss(training_config.get("metrics")),
                                           objects)
+        metrics = _per_output_metrics(metrics, getattr(model, "output_names", None))
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
                       loss_weights=training_config.get("loss_weights"),
                       sample_weight_mode=training_config.get("sample_weight_mode"))
@@ -487,12 +513,13 @@ def _compile_from_file(model, f, training_config, custom_objects):
     try:
         pairs = _match(type(model.optimizer).__name__, variables, datasets, names,
                        what="optimizer")
+        _assign(pairs)
     except ModelFileError as e:
-        warnings.warn("Error in loading the saved optimizer state. As a result, your "
-                      "model is starting with a freshly initialized optimizer. "
-                      f"({e})")
-        return
-    _assign(pairs)
+        if not _assign_foreign_optimizer_state(model.optimizer, names, datasets):
+            warnings.warn("Error in loading the saved optimizer state. As a result, "
+                          "your model is starting with a freshly initialized "
+                          f"optimizer. ({e})")
+            return
     extra = _attr_json(g, "ckeras_extra_state") or {}
     if "iterations" in extra:
         model.optimizer.iterations.value[...] = int(extra["iterations"])
@@ -500,14 +527,41 @@ def _compile_from_file(model, f, training_config, custom_objects):
         model.optimizer.m_schedule.value[...] = float(extra["m_schedule"])
 
 
+def _assign_foreign_optimizer_state(optimizer, names, datasets):
+    """Loads optimizer state in another layout (Keras 2.3, legacy or new
+    tf.keras: see saving_compat.optimizer_weights_to_ckeras); False when
+    the layout is not recognised or the shapes do not fit."""
+    n_params = len(getattr(optimizer, "_params", None) or [])
+    converted = optimizer_weights_to_ckeras(optimizer, n_params, names,
+                                            [d[()] for d in datasets])
+    if converted is None:
+        return False
+    values, extra = converted
+    variables = list(optimizer.weights)
+    if len(values) != len(variables) or any(
+            np.shape(v.value) != np.shape(a) for v, a in zip(variables, values)):
+        return False
+    for v, a in zip(variables, values):
+        v.value[...] = a
+    if "iterations" in extra:
+        optimizer.iterations.value[...] = extra["iterations"]
+    if "m_schedule" in extra and hasattr(optimizer, "m_schedule"):
+        optimizer.m_schedule.value[...] = extra["m_schedule"]
+    return True
+
+
 def _load_model(f, custom_objects, compile, safe_mode):
     config = _attr_json(f, "model_config")
     if config is None:
         raise ModelFileError("No model found in config file.")
-    model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
     if "model_weights" not in f:
         raise ModelFileError("the file has a model_config but no model_weights group")
-    load_weights_from_hdf5_group(f["model_weights"], model.layers)
+    from ckeras.engine.base_layer import initialize_unloaded, weights_to_be_loaded
+    with weights_to_be_loaded() as pending:  # no initializer runs for weights
+        model = model_from_config(config, custom_objects=custom_objects,
+                                  safe_mode=safe_mode)
+    load_weights_from_hdf5_group(f["model_weights"], model.layers)  # all or nothing
+    initialize_unloaded(pending, [w for layer in model.layers for w in layer.weights])
     if not compile:
         return model
     training_config = _attr_json(f, "training_config")
@@ -620,8 +674,11 @@ def to_yaml(model, **kwargs):
 
 def model_from_json(json_string, custom_objects=None, safe_mode=True):
     """A model (architecture only, fresh weights) from to_json's string."""
-    return model_from_config(json.loads(json_string), custom_objects=custom_objects,
-                             safe_mode=safe_mode)
+    try:
+        config = json.loads(json_string)
+    except ValueError as e:
+        raise ModelFileError(f"cannot read the model JSON: not valid JSON ({e})") from e
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def _safe_yaml_loader():

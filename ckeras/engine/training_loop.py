@@ -28,7 +28,8 @@ from ckeras import losses as losses_module
 from ckeras import metrics as metrics_module
 from ckeras import optimizers
 from ckeras.backend import tape as _tape
-from ckeras.utils.data_utils import Sequence
+from ckeras.utils.data_utils import (GeneratorEnqueuer, OrderedEnqueuer, Sequence,
+                                     iter_sequence_infinite)
 
 _f32 = np.float32
 
@@ -587,23 +588,32 @@ class TrainingMixin:
         raise ValueError("Output of generator should be a tuple (x, y, sample_weight) "
                          f"or (x, y). Found a tuple of {len(item)} items")
 
-    @staticmethod
-    def _iterate(generator):
-        if isinstance(generator, Sequence):
-            def gen():
-                while True:
-                    for i in range(len(generator)):
-                        yield generator[i]
-                    generator.on_epoch_end()
-            return gen()
-        return generator
-
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
                       callbacks=None, validation_data=None, validation_steps=None,
                       class_weight=None, max_queue_size=10, workers=1,
                       use_multiprocessing=False, shuffle=True, initial_epoch=0):
-        """Trains on batches from a Python generator or a Sequence
-        (batches are drawn in this thread; workers and queues are not used)."""
+        """Trains on batches from a Python generator or a Sequence.
+
+        Args:
+            generator: a ``ckeras.utils.Sequence``, or a generator yielding
+                ``(x, y)`` or ``(x, y, sample_weight)`` forever.
+            steps_per_epoch: batches per epoch; default ``len(generator)``
+                for a Sequence.
+            validation_data: a Sequence, a generator (with
+                ``validation_steps``), or ``(x, y[, sample_weight])``.
+            max_queue_size: batches the workers keep ready.
+            workers: 0 reads the batches in this thread; n > 0 fetches them
+                ahead with an enqueuer (``OrderedEnqueuer`` for a Sequence,
+                ``GeneratorEnqueuer`` for a generator) with n workers. The
+                validation generator gets its own, read on from where the
+                previous epoch left off.
+            use_multiprocessing: the workers are forked processes, not threads.
+            shuffle: a Sequence's batches in a new random order each pass
+                (from numpy's global RNG, so ``np.random.seed`` repeats it,
+                for any ``workers``).
+
+        A Sequence's ``on_epoch_end()`` runs once after each full pass.
+        """
         self._check_compiled("fit_generator")
         is_seq = isinstance(generator, Sequence)
         if steps_per_epoch is None:
@@ -614,10 +624,13 @@ class TrainingMixin:
             steps_per_epoch = len(generator)
         val_gen = validation_data is not None and (
             isinstance(validation_data, Sequence) or hasattr(validation_data, "__next__"))
-        if val_gen and validation_steps is None and not isinstance(validation_data, Sequence):
-            raise ValueError("`validation_steps=None` is only valid for a generator based "
-                             "on the `ckeras.utils.Sequence` class. Please specify "
-                             "`validation_steps` or use a Sequence for validation_data.")
+        if val_gen and validation_steps is None:
+            if not isinstance(validation_data, Sequence):
+                raise ValueError("`validation_steps=None` is only valid for a generator "
+                                 "based on the `ckeras.utils.Sequence` class. Please "
+                                 "specify `validation_steps` or use a Sequence for "
+                                 "validation_data.")
+            validation_steps = len(validation_data)
         val = None
         if validation_data is not None and not val_gen:
             vx, vy = validation_data[0], validation_data[1]
@@ -631,56 +644,76 @@ class TrainingMixin:
                               "verbose": verbose, "do_validation": do_val,
                               "metrics": cb_metrics, "samples": None})
         self.stop_training = False
-        if is_seq and shuffle:
-            order_gen = _ShuffledSequence(generator)
-            it = iter(order_gen)
-        else:
-            it = self._iterate(generator)
-        cl.on_train_begin()
-        for epoch in range(initial_epoch, epochs):
-            cl.on_epoch_begin(epoch)
-            epoch_logs = {}
-            for step in range(steps_per_epoch):
-                x, y, sw = self._unpack_generator_output(next(it))
-                xs, ys, sws = self._standardize_user_data(x, y, sw, class_weight)
-                logs = {"batch": step, "size": xs[0].shape[0]}
-                cl.on_batch_begin(step, logs)
-                outs = self._run_step(xs, ys, sws, True)
-                for label, o in zip(out_labels, outs):
-                    logs[label] = o
-                cl.on_batch_end(step, logs)
+        needed = steps_per_epoch * max(epochs - initial_epoch, 0)
+        enqueuer = val_enqueuer = None
+        try:
+            if val_gen:
+                val_it, val_enqueuer = _batch_stream(validation_data, workers,
+                                                     use_multiprocessing, max_queue_size)
+            it, enqueuer = _batch_stream(generator, workers, use_multiprocessing,
+                                         max_queue_size, shuffle=shuffle)
+            drawn = 0
+            cl.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                cl.on_epoch_begin(epoch)
+                epoch_logs = {}
+                for step in range(steps_per_epoch):
+                    item = _next_batch(it, "fit_generator", drawn, needed,
+                                       "steps_per_epoch * epochs")
+                    drawn += 1
+                    x, y, sw = self._unpack_generator_output(item)
+                    xs, ys, sws = self._standardize_user_data(x, y, sw, class_weight)
+                    logs = {"batch": step, "size": xs[0].shape[0]}
+                    cl.on_batch_begin(step, logs)
+                    outs = self._run_step(xs, ys, sws, True)
+                    for label, o in zip(out_labels, outs):
+                        logs[label] = o
+                    cl.on_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+                if do_val and not self.stop_training:
+                    if val_gen:
+                        vouts = self.evaluate_generator(val_it, validation_steps, workers=0)
+                    else:
+                        vouts = self._test_loop(*val, 32)
+                    for label, o in zip(out_labels, _to_list(vouts)):
+                        epoch_logs["val_" + label] = o
+                cl.on_epoch_end(epoch, epoch_logs)
                 if self.stop_training:
                     break
-            if do_val and not self.stop_training:
-                if val_gen:
-                    vouts = self.evaluate_generator(validation_data, validation_steps)
-                else:
-                    vouts = self._test_loop(*val, 32)
-                for label, o in zip(out_labels, _to_list(vouts)):
-                    epoch_logs["val_" + label] = o
-            cl.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
-                break
+        finally:
+            try:
+                if enqueuer is not None:
+                    enqueuer.stop()
+            finally:
+                if val_enqueuer is not None:
+                    val_enqueuer.stop()
         cl.on_train_end()
         return self.history
 
     def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False):
         """Loss and metrics over `steps` batches of a generator or Sequence,
-        averaged with the batch sizes as weights."""
+        averaged with the batch sizes as weights (batches fetched as in
+        fit_generator, never shuffled)."""
         self._check_compiled("evaluate_generator")
         if steps is None:
             if not isinstance(generator, Sequence):
                 raise ValueError("`steps=None` is only valid for a generator based on the "
                                  "`ckeras.utils.Sequence` class. Please specify `steps`.")
             steps = len(generator)
-        it = self._iterate(generator)
         all_outs, sizes = [], []
-        for _ in range(steps):
-            x, y, sw = self._unpack_generator_output(next(it))
-            xs, ys, sws = self._standardize_user_data(x, y, sw)
-            all_outs.append(self._run_step(xs, ys, sws, False))
-            sizes.append(xs[0].shape[0])
+        it, enqueuer = _batch_stream(generator, workers, use_multiprocessing, max_queue_size)
+        try:
+            for step in range(steps):
+                item = _next_batch(it, "evaluate_generator", step, steps, "steps")
+                x, y, sw = self._unpack_generator_output(item)
+                xs, ys, sws = self._standardize_user_data(x, y, sw)
+                all_outs.append(self._run_step(xs, ys, sws, False))
+                sizes.append(xs[0].shape[0])
+        finally:
+            if enqueuer is not None:
+                enqueuer.stop()
         avg = np.average(np.asarray(all_outs, dtype=np.float64), axis=0, weights=sizes)
         out = [float(v) for v in avg]
         return out[0] if len(out) == 1 else out
@@ -688,37 +721,57 @@ class TrainingMixin:
     def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """Predictions for `steps` batches of inputs from a generator or
-        Sequence (items may be x, (x,), (x, y) or (x, y, w))."""
+        Sequence (items may be x, (x,), (x, y) or (x, y, w)), fetched as in
+        fit_generator, never shuffled."""
         if steps is None:
             if not isinstance(generator, Sequence):
                 raise ValueError("`steps=None` is only valid for a generator based on the "
                                  "`ckeras.utils.Sequence` class. Please specify `steps`.")
             steps = len(generator)
-        it = self._iterate(generator)
         outs = None
-        for _ in range(steps):
-            x, _, _ = self._unpack_generator_output(next(it), with_targets=False)
-            res = _to_list(self.predict_on_batch(x))
-            if outs is None:
-                outs = [[] for _ in res]
-            for acc, r in zip(outs, res):
-                acc.append(np.asarray(r))
+        it, enqueuer = _batch_stream(generator, workers, use_multiprocessing, max_queue_size)
+        try:
+            for step in range(steps):
+                item = _next_batch(it, "predict_generator", step, steps, "steps")
+                x, _, _ = self._unpack_generator_output(item, with_targets=False)
+                res = _to_list(self.predict_on_batch(x))
+                if outs is None:
+                    outs = [[] for _ in res]
+                for acc, r in zip(outs, res):
+                    acc.append(np.asarray(r))
+        finally:
+            if enqueuer is not None:
+                enqueuer.stop()
         results = [np.concatenate(o) for o in outs]
         return results[0] if len(results) == 1 else results
 
 
-class _ShuffledSequence:
-    """Iterates a Sequence's batches in a new random order each epoch."""
+def _batch_stream(data, workers, use_multiprocessing, max_queue_size, shuffle=False):
+    """(iterator over the batches of a Sequence or generator, its started
+    enqueuer or None): Keras 2's choice of source for the *_generator loops."""
+    is_seq = isinstance(data, Sequence)
+    if workers > 0:
+        if is_seq:
+            enqueuer = OrderedEnqueuer(data, use_multiprocessing=use_multiprocessing,
+                                       shuffle=shuffle)
+        else:
+            enqueuer = GeneratorEnqueuer(data, use_multiprocessing=use_multiprocessing)
+        enqueuer.start(workers=workers, max_queue_size=max_queue_size)
+        return enqueuer.get(), enqueuer
+    if is_seq:
+        return iter_sequence_infinite(data, shuffle=shuffle), None
+    return data, None
 
-    def __init__(self, seq):
-        self.seq = seq
 
-    def __iter__(self):
-        while True:
-            order = np.random.permutation(len(self.seq))
-            for i in order:
-                yield self.seq[int(i)]
-            self.seq.on_epoch_end()
+def _next_batch(it, where, drawn, needed, what):
+    """next(it), with a clear error when a finite generator runs out."""
+    try:
+        return next(it)
+    except StopIteration:
+        raise RuntimeError(
+            f"{where}: the generator ran out of data after {drawn} batches, but "
+            f"{what} = {needed} batches were asked for. Make the generator loop over "
+            "its data forever (e.g. `while True:`), or ask for fewer steps.") from None
 
 
 def _batch_shuffle(index_array, batch_size):

@@ -29,8 +29,10 @@ def deserialize(config, custom_objects=None):
     return deserialize_keras_object(config, module_objects=objects,
                                     custom_objects=custom_objects,
                                     printable_module_name="layer")
-from ckeras.layers.convolutional import (Conv1D, Conv2D, Convolution1D,  # noqa: E402
-                                         Convolution2D, Cropping1D, Cropping2D,
+from ckeras.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose,  # noqa: E402
+                                         Convolution1D, Convolution2D, Cropping1D,
+                                         Cropping2D, Deconvolution2D, DepthwiseConv2D,
+                                         SeparableConv2D, SeparableConvolution2D,
                                          UpSampling1D, UpSampling2D, ZeroPadding1D,
                                          ZeroPadding2D)
 from ckeras.layers.pooling import (AveragePooling1D, AveragePooling2D,  # noqa: E402

@@ -365,3 +365,10 @@ class UpSampling1D(_UpSampling):
 
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+
+# Defined in their own files (they build on Conv2D above); Keras 2 exports
+# them from keras.layers.convolutional.
+from ckeras.layers.conv2d_transpose import Conv2DTranspose, Deconvolution2D  # noqa: E402,F401
+from ckeras.layers.depthwise_conv2d import DepthwiseConv2D  # noqa: E402,F401
+from ckeras.layers.separable_conv2d import (SeparableConv2D,  # noqa: E402,F401
+                                            SeparableConvolution2D)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ckeras import activations, constraints, initializers, regularizers
 from ckeras import backend as K
+from ckeras.backend.nn_ops import rng as _rng
 from ckeras.engine.base_layer import Layer, to_list
 
 
@@ -34,6 +35,7 @@ class Recurrent(Layer):
     _STATES = 1
     _OP = None  # the backend op: K.simple_rnn, K.gru or K.lstm
     _produces_mask = False  # it only passes an input mask through
+    _RECURRENT_DROPOUT = False  # the kernel takes recurrent dropout masks
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -79,11 +81,14 @@ class Recurrent(Layer):
         if not 0. <= dropout < 1.:
             raise ValueError(f"{kind} layer {self.name}: dropout must be in [0, 1), "
                              f"got {dropout!r}")
-        if recurrent_dropout:
+        if not 0. <= recurrent_dropout < 1.:
+            raise ValueError(f"{kind} layer {self.name}: recurrent_dropout must be in "
+                             f"[0, 1), got {recurrent_dropout!r}")
+        if recurrent_dropout and not self._RECURRENT_DROPOUT:
             raise NotImplementedError(
                 f"{kind} layer {self.name}: recurrent_dropout={recurrent_dropout} is not "
-                "supported by ckeras's fused recurrent kernels; use recurrent_dropout=0."
-                " (dropout= on the inputs is supported)")
+                f"supported yet by ckeras's fused {kind} kernel (LSTM supports it); use "
+                "recurrent_dropout=0. (dropout= on the inputs is supported)")
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = return_sequences
@@ -93,7 +98,7 @@ class Recurrent(Layer):
         self.unroll = unroll  # same math either way: the kernel loops in C
         self.implementation = implementation
         self.supports_masking = True
-        self.uses_learning_phase = self.dropout > 0
+        self.uses_learning_phase = self.dropout > 0 or self.recurrent_dropout > 0
         self.states = None
         self.kernel = self.recurrent_kernel = self.bias = None
 
@@ -109,6 +114,9 @@ class Recurrent(Layer):
 
     def _bias_initializer(self):
         return self.bias_initializer
+
+    def _bias_shape(self):
+        return (self._GATES * self.units,)
 
     def build(self, input_shape):
         shape = self._seq_shape(input_shape)
@@ -133,7 +141,7 @@ class Recurrent(Layer):
             "recurrent_kernel", (u, g * u), initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (g * u,),
+            self.bias = self.add_weight("bias", self._bias_shape(),
                                         initializer=self._bias_initializer(),
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
@@ -218,7 +226,7 @@ class Recurrent(Layer):
         if self.dropout > 0 and training:
             # one input mask per sample, fixed across time (Keras 2)
             x = K.dropout(x, self.dropout, noise_shape=(shape[0], 1, shape[2]))
-        outs = self._run(x, states, mask)
+        outs = self._run(x, states, mask, training)
         if self.stateful:
             self.states = [np.array(getattr(s, "value", s), copy=True) for s in outs[1:]]
         output = outs[0] if self.return_sequences else outs[1]
@@ -226,13 +234,33 @@ class Recurrent(Layer):
             return [output] + list(outs[1:])
         return output
 
-    def _run(self, x, states, mask):
+    def _recurrent_masks(self, batch):
+        """Keras 2's recurrent dropout masks, drawn once per call (fixed over
+        time): (G, batch, units) of 0 and 1 / (1 - rate); one independent
+        mask per gate with implementation=1, one shared by the gates
+        otherwise."""
+        keep = 1.0 - self.recurrent_dropout
+        count = self._GATES if self.implementation == 1 else 1
+        draw = _rng().random((count, batch, self.units)) < keep
+        masks = draw.astype(K.floatx()) / np.asarray(keep, K.floatx())
+        return np.ascontiguousarray(np.broadcast_to(
+            masks, (self._GATES, batch, self.units)))
+
+    def _run(self, x, states, mask, training=None):
         kw = dict(mask=mask, go_backwards=self.go_backwards,
                   activation=activations.kernel_name(self.activation))
         if self._GATES > 1:
             kw["recurrent_activation"] = activations.kernel_name(self.recurrent_activation)
+        if self.recurrent_dropout > 0 and training:
+            batch = np.shape(getattr(x, "value", x))[0]
+            kw["recurrent_mask"] = self._recurrent_masks(batch)
+        kw.update(self._op_kwargs())
         return type(self)._OP(x, self.kernel, self.recurrent_kernel, self.bias,
                               *states, **kw)
+
+    def _op_kwargs(self):
+        """Layer-specific keywords of the sequence op (GRU's reset_after)."""
+        return {}
 
     def compute_output_shape(self, input_shape):
         shape = self._seq_shape(input_shape)
@@ -294,10 +322,35 @@ class SimpleRNN(Recurrent):
 
 
 class GRU(Recurrent):
-    """Gated Recurrent Unit (Keras 2.0 form, reset gate before the matrix
-    product; gates z, r, h in the weight layout)."""
+    """Gated Recurrent Unit (Cho et al. 2014); gates z, r, h in the weight
+    layout.
+
+    reset_after=False (the Keras 2 default) applies the reset gate to the
+    state before the recurrent product, on the fused C kernel; bias (3U,).
+    reset_after=True (Keras 2.2's CuDNN-compatible form, tf.keras 2's
+    default: every GRU of a tf.keras file has it) applies it after, with
+    separate input and recurrent biases: bias (2, 3U), row 0 for the
+    inputs, row 1 for the recurrent product:
+    ``hh = act(x W_h + b_in_h + r * (h R_h + b_rec_h))``; it runs as a
+    numpy op (``K.gru(..., reset_after=True)``).
+    """
 
     _GATES, _STATES, _OP = 3, 1, staticmethod(K.gru)
+
+    def __init__(self, units, reset_after=False, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _op_kwargs(self):
+        return {"reset_after": True} if self.reset_after else {}
+
+    def get_config(self):
+        config = super().get_config()
+        config["reset_after"] = self.reset_after
+        return config
 
 
 class LSTM(Recurrent):
@@ -306,6 +359,7 @@ class LSTM(Recurrent):
     initialization (Jozefowicz et al.)."""
 
     _GATES, _STATES, _OP = 4, 2, staticmethod(K.lstm)
+    _RECURRENT_DROPOUT = True
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)

@@ -133,3 +133,66 @@ def conv2d_backward(dy, x, W, y=None, strides=(1, 1), padding="valid",
     dx = dxp[:, pads[1][0]:pads[1][0] + H, pads[2][0]:pads[2][0] + Wd]
     db = dz.sum(axis=(0, 1, 2)) if has_bias else None
     return _from_nhwc(dx, data_format), dW, db
+
+
+def deconv_length(size, stride, k, padding, output_padding=None, dilation=1):
+    """Keras 2's conv_utils.deconv_length (one axis of Conv2DTranspose)."""
+    span = (k - 1) * dilation + 1
+    if output_padding is None:
+        if padding == "valid":
+            return size * stride + max(span - stride, 0)
+        return size * stride
+    pad = span // 2 if padding == "same" else 0
+    return (size - 1) * stride + span - 2 * pad + output_padding
+
+
+def _transpose_y_shape(x, W, output_size, strides, padding, dilation,
+                       data_format):
+    if data_format == "channels_last":
+        N, H, Wd, _ = x.shape
+    else:
+        N, _, H, Wd = x.shape
+    kh, kw, F, _ = W.shape
+    if output_size is None:
+        output_size = (deconv_length(H, strides[0], kh, padding, None, dilation[0]),
+                       deconv_length(Wd, strides[1], kw, padding, None, dilation[1]))
+    oh, ow = output_size
+    return (N, oh, ow, F) if data_format == "channels_last" else (N, F, oh, ow)
+
+
+def conv2d_transpose_forward(x, W, b=None, output_size=None, strides=(1, 1),
+                             padding="valid", dilation=(1, 1),
+                             data_format="channels_last", activation="linear",
+                             alpha=1.0):
+    """y = act(conv2d_transpose(x, W) + b): the input gradient of the Conv2D
+    from y (output_size) to x, with kernel W (kh, kw, filters, in)."""
+    x = np.asarray(x, np.float64)
+    Wt = np.asarray(W, np.float64)
+    shape = _transpose_y_shape(x, Wt, output_size, strides, padding, dilation,
+                               data_format)
+    y = conv2d_backward(x, np.zeros(shape), Wt, None, strides, padding, dilation,
+                        data_format, has_bias=False)[0]
+    if b is not None:
+        b = np.asarray(b, np.float64)
+        y = y + (b if data_format == "channels_last" else b.reshape(-1, 1, 1))
+    return act_ref.activation_forward(y, activation, alpha)
+
+
+def conv2d_transpose_backward(dy, x, W, y=None, strides=(1, 1), padding="valid",
+                              dilation=(1, 1), data_format="channels_last",
+                              activation="linear", alpha=1.0, has_bias=True):
+    """Fresh (dx, dW, db) of y = conv2d_transpose_forward(x, W, b)."""
+    dz = np.asarray(dy, np.float64)
+    if activation != "linear":
+        dz = act_ref.activation_backward(dz, np.asarray(y, np.float64), activation,
+                                         alpha)
+    x = np.asarray(x, np.float64)
+    Wt = np.asarray(W, np.float64)
+    geo = dict(strides=strides, padding=padding, dilation=dilation,
+               data_format=data_format)
+    # forward: y = col2im(x W^T), the dx of conv2d(y) -> x: adjoints swap
+    dx = conv2d_forward(dz, Wt, **geo)
+    dW = conv2d_backward(x, dz, Wt, **geo, has_bias=False)[1]
+    axes = (0, 1, 2) if data_format == "channels_last" else (0, 2, 3)
+    db = dz.sum(axis=axes) if has_bias else None
+    return dx, dW, db

@@ -8,6 +8,10 @@ masked step keeps the previous state and outputs it; go_backwards
 processes time reversed and outputs in processed order. Forward returns
 the outputs and a cache (a dict); backward returns fresh gradients.
 
+LSTM's recurrent_mask (4, N, U) or None is Keras 2's recurrent dropout:
+gate q's recurrent product reads h_{s-1} * recurrent_mask[q] (the same
+masks at every step, h0 included); None: no dropout.
+
 Written as plain per-step loops, for clarity: the forward saves each
 step's values, the backward undoes the steps in reverse order.
 """
@@ -45,19 +49,29 @@ def _bias(bias, width):
 
 
 # ---------------------------------------------------------------- LSTM
+def _recurrent_product(h, R, rmask):
+    """h R, or with recurrent dropout sum over gates of (h * m_q) R_q."""
+    if rmask is None:
+        return h @ R
+    U = R.shape[0]
+    return np.concatenate([(h * rmask[q]) @ R[:, q * U:(q + 1) * U]
+                           for q in range(len(rmask))], axis=1)
+
+
 def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  mask=None, go_backwards=False, activation="tanh",
-                 recurrent_activation="hard_sigmoid"):
+                 recurrent_activation="hard_sigmoid", recurrent_mask=None):
     """Returns (hseq (N, T, U), h_T, c_T, cache)."""
     W, R = _f64(kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    rmask = _f64(recurrent_mask)
     b = _bias(bias, 4 * U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
     c = np.zeros((N, U)) if c0 is None else _f64(c0).copy()
     hseq = np.zeros((N, T, U))
     steps = []
     for s, t in enumerate(times):
-        z = x[:, t] @ W + h @ R + b
+        z = x[:, t] @ W + _recurrent_product(h, R, rmask) + b
         i, f = ract(z[:, :U]), ract(z[:, U:2 * U])
         g, o = act(z[:, 2 * U:3 * U]), ract(z[:, 3 * U:])
         c_new = f * c + i * g
@@ -70,7 +84,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
         c = np.where(k != 0, c_new, c)
         hseq[:, s] = h
     cache = dict(steps=steps, activation=activation,
-                 recurrent_activation=recurrent_activation)
+                 recurrent_activation=recurrent_activation, recurrent_mask=rmask)
     return hseq, h, c, cache
 
 
@@ -98,14 +112,23 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
         dz = np.concatenate([di * dract(st["i"]), df * dract(st["f"]),
                              dg * dact(st["g"]), do * dract(st["o"])], axis=1)
         dz = dz * k  # a masked step computed nothing
-        # z = x_t W + h_prev R + b
+        # z = x_t W + sum_q (h_prev * m_q) R_q + b   (m_q = 1: no dropout)
         t = st["t"]
         dW += x[:, t].T @ dz
-        dR += st["h_prev"].T @ dz
         db += dz.sum(axis=0)
         dx[:, t] += dz @ W.T
+        rmask = cache.get("recurrent_mask")
+        if rmask is None:
+            dR += st["h_prev"].T @ dz
+            dh_prev = dz @ R.T
+        else:
+            dh_prev = np.zeros((N, U))
+            for q in range(4):
+                cols = slice(q * U, (q + 1) * U)
+                dR[:, cols] += (st["h_prev"] * rmask[q]).T @ dz[:, cols]
+                dh_prev += rmask[q] * (dz[:, cols] @ R[:, cols].T)
         # masked rows: the state passed through unchanged
-        dh = dz @ R.T + (1 - k) * dh
+        dh = dh_prev + (1 - k) * dh
         dc = k * dcc * st["f"] + (1 - k) * dc
     return dx, dW, dR, db, dh, dc
 
@@ -168,6 +191,83 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         dx[:, t] += dz @ W.T
         dh_prev = dh_prev + dz[:, :2 * U] @ R[:, :2 * U].T
         dh = k * dh_prev + (1 - k) * dh
+    return dx, dW, dR, db, dh
+
+
+# ---------------------------------------------- GRU (reset_after=True)
+def _gru_ra_bias(bias, U):
+    """(input bias (3U,), recurrent bias (3U,)) from a (2, 3U) bias or None."""
+    if bias is None:
+        return np.zeros(3 * U), np.zeros(3 * U)
+    b = _f64(bias)
+    return b[0], b[1]
+
+
+def gru_reset_after_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
+                            mask=None, go_backwards=False, activation="tanh",
+                            recurrent_activation="hard_sigmoid"):
+    """Keras 2.2 GRU with reset_after=True (the CuDNN form): the reset gate
+    multiplies the recurrent product, and bias is (2, 3U) (row 0 input,
+    row 1 recurrent) or None. Per step, gates z, r, h:
+
+        xg = x_t W + b_in;  inner = h_prev R + b_rec
+        z = ract(xg_z + inner_z);  r = ract(xg_r + inner_r)
+        hh = act(xg_h + r * inner_h);  h = z * h_prev + (1 - z) * hh
+
+    Returns (hseq, h_T, cache)."""
+    W, R = _f64(kernel), _f64(recurrent_kernel)
+    x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
+    b_in, b_rec = _gru_ra_bias(bias, U)
+    act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
+    hseq = np.zeros((N, T, U))
+    steps = []
+    for s, t in enumerate(times):
+        xg = x[:, t] @ W + b_in
+        inner = h @ R + b_rec
+        z = ract(xg[:, :U] + inner[:, :U])
+        r = ract(xg[:, U:2 * U] + inner[:, U:2 * U])
+        hh = act(xg[:, 2 * U:] + r * inner[:, 2 * U:])
+        h_new = z * h + (1 - z) * hh
+        k = keep[:, t:t + 1]
+        steps.append(dict(t=t, h_prev=h, z=z, r=r, hh=hh, inner_h=inner[:, 2 * U:],
+                          keep=k))
+        h = np.where(k != 0, h_new, h)
+        hseq[:, s] = h
+    cache = dict(steps=steps, activation=activation,
+                 recurrent_activation=recurrent_activation)
+    return hseq, h, cache
+
+
+def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
+    """Returns (dx, dkernel, drecurrent, dbias (2, 3U), dh0)."""
+    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    N, T, _ = x.shape
+    U = R.shape[0]
+    dact = ACTIVATIONS[cache["activation"]][1]
+    dract = ACTIVATIONS[cache["recurrent_activation"]][1]
+    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
+    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
+    db = np.zeros((2, 3 * U))
+    for s in range(T - 1, -1, -1):
+        st = cache["steps"][s]
+        k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
+        if dhseq is not None:
+            dh = dh + _f64(dhseq)[:, s]
+        # h = z * h_prev + (1 - z) * hh
+        dzz = dh * (hp - hh) * dract(z) * k
+        dzh = dh * (1 - z) * dact(hh) * k
+        # hh = act(xg_h + r * inner_h)
+        dzr = dzh * st["inner_h"] * dract(r)
+        dxg = np.concatenate([dzz, dzr, dzh], axis=1)  # d(x W + b_in)
+        dinner = np.concatenate([dzz, dzr, dzh * r], axis=1)  # d(h_prev R + b_rec)
+        t = st["t"]
+        dW += x[:, t].T @ dxg
+        dx[:, t] += dxg @ W.T
+        db[0] += dxg.sum(axis=0)
+        dR += hp.T @ dinner
+        db[1] += dinner.sum(axis=0)
+        # masked rows: the state passed through unchanged
+        dh = k * (dh * z + dinner @ R.T) + (1 - k) * dh
     return dx, dW, dR, db, dh
 
 

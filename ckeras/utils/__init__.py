@@ -1,6 +1,8 @@
 """Utilities (Keras 2's ``keras.utils``): serialization helpers,
-to_categorical/normalize, print_summary, progress bar, downloads, Sequence."""
-from ckeras.utils.data_utils import Sequence, get_file
+to_categorical/normalize, print_summary, progress bar, downloads, Sequence
+and its enqueuers."""
+from ckeras.utils.data_utils import (GeneratorEnqueuer, OrderedEnqueuer, Sequence,
+                                     SequenceEnqueuer, get_file)
 from ckeras.utils.generic_utils import (CustomObjectScope, custom_object_scope,
                                         deserialize_keras_object, get_custom_objects,
                                         serialize_keras_object)
@@ -10,4 +12,5 @@ from ckeras.utils.progbar import Progbar
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "deserialize_keras_object",
            "get_custom_objects", "serialize_keras_object", "print_summary",
-           "normalize", "to_categorical", "Progbar", "Sequence", "get_file"]
+           "normalize", "to_categorical", "Progbar", "Sequence", "get_file",
+           "SequenceEnqueuer", "OrderedEnqueuer", "GeneratorEnqueuer"]

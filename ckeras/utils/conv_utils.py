@@ -74,3 +74,23 @@ def normalize_data_format_1d(data_format, what):
         raise ValueError(f"{what}: only data_format='channels_last' is supported for "
                          f"1-D layers, got {data_format!r}")
     return fmt
+
+
+def deconv_length(dim_size, stride_size, kernel_size, padding, output_padding,
+                  dilation=1):
+    """Keras 2's output length of one axis of a transposed convolution
+    (None stays None): output_padding None infers it, an int fixes it."""
+    if dim_size is None:
+        return None
+    if padding not in ("valid", "same", "full"):
+        raise ValueError(f"The `padding` argument must be one of 'valid', 'same', "
+                         f"'full', got {padding!r}")
+    kernel_size = kernel_size + (kernel_size - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return dim_size * stride_size + max(kernel_size - stride_size, 0)
+        if padding == "full":
+            return dim_size * stride_size - (stride_size + kernel_size - 2)
+        return dim_size * stride_size
+    pad = {"same": kernel_size // 2, "valid": 0, "full": kernel_size - 1}[padding]
+    return (dim_size - 1) * stride_size + kernel_size - 2 * pad + output_padding

@@ -1,5 +1,7 @@
 """Files and batches for training: ``get_file`` (cached, checksummed
-downloads) and ``Sequence`` (an indexable source of batches).
+downloads), ``Sequence`` (an indexable source of batches) and, from
+``enqueuers.py``, the enqueuers that fetch batches in worker threads or
+processes (``OrderedEnqueuer``, ``GeneratorEnqueuer``).
 
 Downloads are cached under ``$CKERAS_HOME/<cache_subdir>`` (default
 ``~/.ckeras/datasets``). A download is written to a temporary file in the
@@ -352,3 +354,8 @@ def load_npz(path):
                 array = np.lib.format.read_array(data, allow_pickle=False)
             arrays[key] = array
     return arrays
+
+
+# at the end: enqueuers.py is its own file, re-exported at Keras 2's path
+from ckeras.utils.enqueuers import (GeneratorEnqueuer, OrderedEnqueuer,  # noqa: E402
+                                    SequenceEnqueuer, get_index, iter_sequence_infinite)

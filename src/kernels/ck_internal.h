@@ -42,6 +42,14 @@ static inline int64_t ck_nblocks(int64_t n, int64_t block) {
 unsigned ck_ftz_enter(void);
 void ck_ftz_restore(unsigned saved);
 
+/* Small GEMMs (gemm_small.c): an AVX2/FMA micro-kernel that packs only
+ * K x 16 panels of B on the stack, so K is bounded. ck_sgemm picks it by
+ * shape alone; ck_sgemm_small_available() is 0 without AVX2 and FMA. */
+#define CK_GEMM_SMALL_MAX_K 512
+int ck_sgemm_small_available(void);
+void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc);
 /* Pins the BLAS to one thread (gemm.c, the only file that knows it). */
 void ck_gemm_init_blas(void);
 

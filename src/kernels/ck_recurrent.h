@@ -8,8 +8,8 @@
  *     formulas as activations.c (ck_math.h's ck_sigmoidf, ck_tanhf and
  *     branch-free ck_selectf), so a gate gives the bits of the standalone
  *     activation;
- *   - the row blocking of one time step (fixed by the shape, never by the
- *     thread count);
+ *   - the unit blocking of one time step (fixed by the shape, never by
+ *     the thread count);
  *   - the bias gradient (column sums in a fixed order).
  *
  * Supported activations: linear, relu, sigmoid, hard_sigmoid, tanh (any
@@ -78,19 +78,26 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
     }
 }
 
-/* Row blocking of one time step: the batch is cut into a power of two of
- * blocks (at most 8), each of at least 16 rows and 1 MFLOP of recurrent
- * GEMM (U x gates*U per row), so a block's GEMM is worth a thread and the
- * recurrent matrix is not re-packed for slivers. Fixed by (N, U, gates),
- * never by the thread count. Returns rows per block. */
-static inline int64_t ck_rnn_rows_per_block(int64_t N, int64_t U,
-                                            int64_t gates) {
+/* Unit blocking of one time step: block k owns the units [u0, u1) of the
+ * state, for the whole batch: the gate columns of those units in the
+ * forward's recurrent product h R, their fused pass, and the rows u0..u1
+ * of R in the backward's product dz R^T. Each thread so reads only its
+ * slice of R every step (it stays in that core's cache), the products are
+ * never cut along their inner dimension, and each ck_sgemm call covers
+ * the whole batch. A power of two of blocks (at most 8), each of at least
+ * 32 units and 2 MFLOP of the step's recurrent product, a multiple of 8
+ * units (one AVX vector) when there are several. Fixed by (N, U, gates),
+ * never by the thread count. Returns units per block. */
+static inline int64_t ck_rnn_units_per_block(int64_t N, int64_t U,
+                                             int64_t gates) {
     double flops = 2.0 * (double)N * (double)U * (double)(gates * U);
     int64_t blocks = 1;
-    while (blocks * 2 <= 8 && N / (blocks * 2) >= 16 &&
-           flops / (double)(blocks * 2) >= 1.0e6)
+    while (blocks * 2 <= 8 && U / (blocks * 2) >= 32 &&
+           flops / (double)(blocks * 2) >= 2.0e6)
         blocks *= 2;
-    return N < 1 ? 1 : (N + blocks - 1) / blocks;
+    if (U < 1) return 1;
+    int64_t ub = (U + blocks - 1) / blocks;
+    return blocks > 1 ? (ub + 7) / 8 * 8 : ub;
 }
 
 /* db[cols] += sum over rows of dz[rows, cols]: column blocks of 256 on the

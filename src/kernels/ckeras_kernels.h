@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------ */
-/* Threads (parallel.c). One pool (OpenMP) for the whole process;      */
+/* Threads (parallel.c). One pool (pthreads) for the whole process;    */
 /* OpenBLAS is kept single-threaded and called from inside that pool.  */
 /* ------------------------------------------------------------------ */
 /* ck_init: set the default thread count (available cores) and pin
@@ -91,6 +91,15 @@ void ck_activation_forward(float *y, const float *x,
  * or y. */
 void ck_activation_backward(float *dx, const float *dy, const float *y,
                             int64_t rows, int64_t cols, int act, float alpha);
+
+/* ------------------------------------------------------------------ */
+/* Dropout (dropout.c): inverted dropout, mask from a counter-based     */
+/* stream of (seed, element index): mask = u < 1-rate ? 1/(1-rate) : 0, */
+/* y = x * mask, all flat [n]; y may alias x. 0 <= rate < 1. The        */
+/* backward pass is dx = dy * mask.                                     */
+/* ------------------------------------------------------------------ */
+void ck_dropout_forward(float *y, float *mask, const float *x, int64_t n,
+                        float rate, uint64_t seed);
 
 /* ------------------------------------------------------------------ */
 /* Dense (dense.c): y[N,U] = act(x[N,C] @ W[C,U] + b[U])               */
@@ -199,20 +208,24 @@ double ck_fma_peak_gflops(int64_t iters);
 /* reads; backward takes the same sizes and flags, dhseq/dhT/dcT (NULL: */
 /* zero), and accumulates into dx, dW, dR, db, dh0 (dx, db, dh0, dc0    */
 /* may be NULL), with ck_*_workspace_size floats of scratch.            */
+/* LSTM rdmask [4, N, U] (NULL: none): recurrent dropout, gate q's      */
+/* recurrent product reads h * rdmask[q]; backward takes the same one.  */
 /* ------------------------------------------------------------------ */
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
 void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                      const float *x, const float *W, const float *R,
                      const float *b, const float *h0, const float *c0,
-                     const float *mask, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract);
+                     const float *mask, const float *rdmask, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract);
 void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                       float *dc0, const float *dhseq, const float *dhT,
                       const float *dcT, const float *x, const float *W,
-                      const float *R, const float *mask, const float *cache,
-                      int64_t N, int64_t T, int64_t C, int64_t U,
-                      int go_backwards, int act, int ract, float *workspace);
+                      const float *R, const float *mask, const float *rdmask,
+                      const float *cache, int64_t N, int64_t T, int64_t C,
+                      int64_t U, int go_backwards, int act, int ract,
+                      float *workspace);
 
 int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
@@ -303,6 +316,47 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
                         const float *x, const float *W, const float *y,
                         const ck_conv_geom *g, int64_t K, int act,
                         float alpha, float *workspace);
+
+/* Conv2DTranspose (conv.c), the adjoint of Conv2D in x: g is the
+ * geometry of the Conv2D that maps the transposed conv's OUTPUT y back to
+ * its input x, so y has g's input shape (N,H,W,C) / (N,C,H,W) and x has
+ * g's output shape with K channels: x[N,OH,OW,K] / [N,K,OH,OW].
+ * W[kh,kw,C,K] (Keras's Conv2DTranspose layout (kh, kw, filters, in)).
+ *   y = act(col2im(x W^T) + b),  b[C] or NULL.
+ * Activation on y's last axis, as for Conv2D. Blocks of images like
+ * Conv2D (each with its own workspace slot), chunked by rows of x. */
+int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g, int64_t K);
+void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
+                                 const float *b, const ck_conv_geom *g,
+                                 int64_t K, int act, float alpha,
+                                 float *workspace);
+/* dz = dy * act'(y); db[C] += sum dz; dx[x's shape] += im2col(dz) W
+ * (Conv2D forward of dz); dW += im2col(dz)^T x. dx or db may be NULL. */
+void ck_conv2d_transpose_backward(float *dx, float *dW, float *db,
+                                  const float *dy, const float *x,
+                                  const float *W, const float *y,
+                                  const ck_conv_geom *g, int64_t K, int act,
+                                  float alpha, float *workspace);
+
+/* Depthwise Conv2D (depthwise.c), TensorFlow's depthwise_conv2d: each
+ * input channel c has M = depth_multiplier filters of its own,
+ *   y[n,oh,ow,c*M+m] = b[c*M+m] + sum_{i,j} x[n,ih,iw,c] W[i,j,c,m]
+ * W[kh,kw,C,M] (Keras layout), b[C*M] or NULL; y[N,OH,OW,C*M] (NHWC) or
+ * [N,C*M,OH,OW] (NCHW). No activation (the layer applies it). Forward
+ * blocks: NHWC one output row (n, oh), NCHW one input plane (n, c).
+ * Backward: tiles of images, one block per image writing dx[n] and its
+ * own dW/db partials, then a fixed-order sum of the partials. */
+int64_t ck_depthwise_conv2d_workspace_size(const ck_conv_geom *g, int64_t M);
+void ck_depthwise_conv2d_forward(float *y, const float *x, const float *W,
+                                 const float *b, const ck_conv_geom *g,
+                                 int64_t M);
+/* dx += sum_m dy W (scattered to the taps); dW[kh,kw,C,M] += sum x dy;
+ * db[C*M] += sum dy. dx or db may be NULL. workspace:
+ * ck_depthwise_conv2d_workspace_size floats. */
+void ck_depthwise_conv2d_backward(float *dx, float *dW, float *db,
+                                  const float *dy, const float *x,
+                                  const float *W, const ck_conv_geom *g,
+                                  int64_t M, float *workspace);
 
 /* Pooling (pool.c) over kh x kw windows (g->dilation_* must be 1);
  * x[N,H,W,C] or [N,C,H,W], y[N,OH,OW,C] or [N,C,OH,OW]. Padding taps are

@@ -41,6 +41,17 @@
  * a dW partial [KC*K], a db partial [K], a chunk of cols, dz (a chunk, or
  * the image for Winograd), NCHW copies and Winograd's buffers.
  *
+ * Conv2DTranspose (ck_conv2d_transpose_*) is Conv2D read backwards: g
+ * describes the Conv2D from the transposed conv's output y [H, W, C] to
+ * its input x [OH, OW, K], W[kh,kw,C,K] is the same GEMM operand [KC, K].
+ *   Forward:  y = act(col2im(x @ W^T) + b)       (Conv2D's dx route)
+ *   Backward: dz = dy * act'(y); db += sum dz; cols = im2col(dz);
+ *             dx += cols @ W (Conv2D's forward); dW += cols^T @ x.
+ * Same blocks of images (conv_tiles_for(.., 1)) and chunks of x's rows;
+ * the slot holds the dW and db [C] partials, a cols chunk and two images
+ * (dz[n] as NHWC, and an NCHW scratch for act'); no Winograd. No extra C
+ * beyond the loops above.
+ *
  * ck_im2col / ck_col2im (the whole batch, for tests and other callers)
  * run in parallel: im2col blocks own output rows (n, oh); col2im blocks
  * own input rows (n, ih) and gather every tap that reads them, in the
@@ -69,8 +80,11 @@ typedef struct {
     int64_t T;      /* blocks: image groups, each with its own slot */
     int64_t ohc;    /* output rows per chunk */
     int64_t chunk;  /* floats of one cols chunk: ohc*OW*KC */
-    int64_t img;    /* NCHW only: H*W*C, an NHWC copy of x[n] / dx[n] */
-    int64_t dz;     /* floats of the dz buffer: a chunk, or (Winograd) the image */
+    int64_t img;    /* H*W*C: Conv2D NCHW an NHWC copy of x[n] / dx[n];
+                       transpose: dz[n] as NHWC / y[n] as NHWC, scratch */
+    int64_t dz;     /* floats of the dz buffer: a chunk, or (Winograd) the
+                       image; transpose: 0 */
+    int64_t nb;     /* floats of the bias partial (Conv2D: K; transpose: C) */
     int64_t wino;   /* 1: dx by Winograd F(2x2, 3x3) (wino_ok) */
     int64_t shared; /* floats before the slots: Winograd's U [16, K, C] */
     int64_t per;    /* workspace floats per block (slot) */
@@ -79,8 +93,10 @@ typedef struct {
 static int wino_ok(const ck_conv_geom *g, int64_t K);
 static int64_t wino_floats(int64_t C, int64_t K);
 
-/* From the shape only, never the thread count. */
-static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
+/* From the shape only, never the thread count. transpose: the slots of
+ * Conv2DTranspose (no dz, no Winograd, a bias partial of C, always two
+ * images). */
+static conv_tiling conv_tiles_for(const ck_conv_geom *g, int64_t K, int transpose) {
     conv_tiling t;
     const int64_t KC = g->kh * g->kw * g->C, row = g->OW * KC;
     int64_t most = row > 0 ? CK_CONV_CHUNK_FLOATS / row : g->OH;
@@ -88,17 +104,22 @@ static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
     const int64_t nchunks = g->OH > 0 ? (g->OH + most - 1) / most : 1;
     t.ohc = g->OH > 0 ? (g->OH + nchunks - 1) / nchunks : 1;
     t.chunk = t.ohc * row;
-    t.img = g->channels_first ? g->H * g->W * g->C : 0;
-    t.wino = wino_ok(g, K);
-    t.dz = t.wino ? g->OH * g->OW * K : t.ohc * g->OW * K;
+    t.img = (g->channels_first || transpose) ? g->H * g->W * g->C : 0;
+    t.wino = transpose ? 0 : wino_ok(g, K);
+    t.dz = transpose ? 0 : t.wino ? g->OH * g->OW * K : t.ohc * g->OW * K;
+    t.nb = transpose ? g->C : K;
     t.shared = t.wino ? 16 * g->C * K : 0;
-    t.per = t.chunk + t.dz + KC * K + K + 2 * t.img +
+    t.per = KC * K + t.nb + t.chunk + t.dz + 2 * t.img +
             (t.wino ? wino_floats(g->C, K) : 0);
     t.T = 1;
     while (t.T * 2 <= CK_CONV_MAX_TILE && t.T * 2 * t.per <= CK_CONV_TILE_FLOATS)
         t.T *= 2;
     if (t.T > g->N) t.T = g->N < 1 ? 1 : g->N;
     return t;
+}
+
+static conv_tiling conv_tiles(const ck_conv_geom *g, int64_t K) {
+    return conv_tiles_for(g, K, 0);
 }
 
 /* ---------------------------------------------------------------- */
@@ -487,14 +508,16 @@ typedef struct {
 } conv_ctx;
 
 /* Workspace: [Winograd U | slot 0 | slot 1 | ...]; slot t of block t:
- * [dW partial KC*K | db partial K | cols chunk | dz | NCHW: x[n] as NHWC |
- * dx[n] as NHWC | Winograd buffers]. */
+ * [dW partial KC*K | db partial nb | cols chunk | dz | NCHW: x[n] as NHWC |
+ * dx[n] as NHWC | Winograd buffers] (transpose: the two images are dz[n]
+ * and y[n] as NHWC, or act' scratch). Forward keeps its cols chunk at the
+ * slot's start (no partials then). */
 static float *slot(const conv_ctx *c, int64_t t) {
     return c->ws + c->t.shared + t * c->t.per;
 }
 static float *slot_img(const conv_ctx *c, int64_t t) {
-    return slot(c, t) + c->t.chunk + c->t.dz + c->g->kh * c->g->kw * c->g->C * c->K +
-           c->K;
+    return slot(c, t) + c->g->kh * c->g->kw * c->g->C * c->K + c->t.nb +
+           c->t.chunk + c->t.dz;
 }
 /* Winograd buffers (wino_floats) after the NCHW copies. */
 static float *slot_wino(const conv_ctx *c, int64_t t) {
@@ -696,7 +719,7 @@ typedef struct {
 static void conv_reduce_block(void *vctx, int64_t blk) {
     const reduce_ctx *r = (const reduce_ctx *)vctx;
     const conv_ctx *c = r->c;
-    const int64_t n = r->nW + (c->db ? c->K : 0);
+    const int64_t n = r->nW + (c->db ? c->t.nb : 0);
     const int64_t e0 = blk * CK_ELEMENTWISE_BLOCK;
     const int64_t e1 = e0 + CK_ELEMENTWISE_BLOCK < n ? e0 + CK_ELEMENTWISE_BLOCK : n;
     for (int64_t e = e0; e < e1; e++) {
@@ -721,5 +744,151 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
     ck_parallel_for(c.t.T, conv_backward_block, &c);
     reduce_ctx r = {&c, c.t.T, KC * K};
     ck_parallel_for(ck_nblocks(KC * K + (db ? K : 0), CK_ELEMENTWISE_BLOCK),
+                    conv_reduce_block, &r);
+}
+
+/* ---------------------------------------------------------------- */
+/* Conv2DTranspose: Conv2D's backward in x as a forward, and back    */
+/* ---------------------------------------------------------------- */
+int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g, int64_t K) {
+    const conv_tiling t = conv_tiles_for(g, K, 1);
+    return t.shared + t.T * t.per;
+}
+
+/* Forward of image n in slot t: y[n] = act(col2im(x[n] W^T) + b). The
+ * scatter goes into y[n] itself (NHWC) or an NHWC image in the slot
+ * (NCHW). */
+static void convt_forward_image(const conv_ctx *c, int64_t t, int64_t n) {
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW;
+    const int64_t KC = g->kh * g->kw * g->C, HW = g->H * g->W, C = g->C;
+    const int cf = (int)g->channels_first;
+    const ck_conv_geom gl = nhwc_view(g);
+    const float *xn = c->x + n * P * K;
+    float *yn = c->y + n * HW * C, *cols = slot(c, t);
+    float *yl = cf ? slot_img(c, t) : yn;  /* y[n] as NHWC [HW, C] */
+    memset(yl, 0, (size_t)(HW * C) * sizeof(float));
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        /* dcols[rows, KC] = x[rows, K] @ W^T[K, KC]; NCHW x[n] is [K, P] */
+        ck_sgemm(cf ? CK_TRANS : CK_NO_TRANS, CK_TRANS, rows, KC, K, 1.0f,
+                 cf ? xn + p0 : xn + p0 * K, cf ? P : K, c->W, K, 0.0f, cols,
+                 KC);
+        col2im_rows(yl, cols, &gl, oh0, oh1);
+    }
+    if (!cf) {
+        if (c->b)
+            for (int64_t r = 0; r < HW; r++) add_into(yn + r * C, c->b, C);
+        act_forward(yn, HW, C, c->act, c->alpha);
+    } else {  /* y[n] [C, HW] = NHWC [HW, C]^T, then bias, act on rows */
+        transpose(yn, yl, HW, C, 0);
+        for (int64_t ch = 0; ch < C; ch++) {
+            float *yc = yn + ch * HW;
+            if (c->b) {
+                const float bc = c->b[ch];
+                for (int64_t r = 0; r < HW; r++) yc[r] += bc;
+            }
+            act_forward(yc, g->H, g->W, c->act, c->alpha);
+        }
+    }
+}
+
+static void convt_forward_block(void *vctx, int64_t b) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    int64_t lo, hi;
+    block_images(c, b, &lo, &hi);
+    for (int64_t n = lo; n < hi; n++) convt_forward_image(c, b, n);
+}
+
+void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
+                                 const float *b, const ck_conv_geom *g,
+                                 int64_t K, int act, float alpha,
+                                 float *workspace) {
+    if (g->N <= 0 || g->H <= 0 || g->W <= 0 || g->C <= 0 || g->OH <= 0 ||
+        g->OW <= 0 || K <= 0)
+        return;
+    conv_ctx c = {g, K, conv_tiles_for(g, K, 1), y, NULL, NULL, NULL, x, W,
+                  b, NULL, NULL, act, alpha, workspace};
+    ck_parallel_for(c.t.T, convt_forward_block, &c);
+}
+
+/* Backward of image n in slot t: dz[n] (NHWC, in the slot unless dy[n]
+ * serves as is), the slot's db partial, then per chunk of x's rows:
+ * cols = im2col(dz), dW partial (+)= cols^T x, dx[n] += cols W. The
+ * block's first image starts the partials, the others add to them. */
+static void convt_backward_image(const conv_ctx *c, int64_t t, int64_t n,
+                                 int first) {
+    const ck_conv_geom *g = c->g;
+    const int64_t K = c->K, OW = g->OW, P = g->OH * OW;
+    const int64_t KC = g->kh * g->kw * g->C, HW = g->H * g->W, C = g->C;
+    const int cf = (int)g->channels_first;
+    const ck_conv_geom gl = nhwc_view(g);
+    float *dWp = slot(c, t), *dbp = dWp + KC * K, *cols = dbp + c->t.nb;
+    float *img1 = slot_img(c, t), *img2 = img1 + c->t.img;
+    const float *dyn = c->dy + n * HW * C, *yn = c->yin + n * HW * C;
+    const float *xn = c->x + n * P * K;
+    float *dxn = c->dx ? c->dx + n * P * K : NULL;
+    const float *dz = dyn;  /* NHWC [HW, C] */
+    if (c->act != CK_ACT_LINEAR) {
+        /* dz = dy * act'(y) along y's last axis (C, or W for NCHW) */
+        float *d = cf ? img2 : img1;
+        memset(d, 0, (size_t)(HW * C) * sizeof(float));
+        if (!cf) ck_activation_backward(d, dyn, yn, HW, C, c->act, c->alpha);
+        else ck_activation_backward(d, dyn, yn, C * g->H, g->W, c->act, c->alpha);
+        dyn = d;
+    }
+    if (cf) {  /* [C, HW] -> NHWC [HW, C] */
+        transpose(img1, dyn, C, HW, 0);
+        dz = img1;
+    } else {
+        dz = dyn;
+    }
+    if (c->db) {
+        if (first)
+            for (int64_t k = 0; k < C; k++) dbp[k] = 0.0f;
+        for (int64_t r = 0; r < HW; r++) add_into(dbp, dz + r * C, C);
+    }
+    for (int64_t oh0 = 0; oh0 < g->OH; oh0 += c->t.ohc) {
+        const int64_t oh1 = oh0 + c->t.ohc < g->OH ? oh0 + c->t.ohc : g->OH;
+        const int64_t rows = (oh1 - oh0) * OW, p0 = oh0 * OW;
+        const float *xc = cf ? xn + p0 : xn + p0 * K;
+        const int64_t ldx = cf ? P : K;
+        im2col_rows(cols, dz, &gl, oh0, oh1);
+        /* dWp[KC, K] (+)= cols^T[KC, rows] @ x[rows, K] */
+        ck_sgemm(CK_TRANS, cf ? CK_TRANS : CK_NO_TRANS, KC, K, rows, 1.0f,
+                 cols, KC, xc, ldx, oh0 == 0 && first ? 0.0f : 1.0f, dWp, K);
+        if (!dxn) continue;
+        /* dx[rows, K] += cols[rows, KC] @ W[KC, K]; NCHW: dx[n] [K, P] */
+        if (!cf)
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, K, KC, 1.0f, cols, KC,
+                     c->W, K, 1.0f, dxn + p0 * K, K);
+        else
+            ck_sgemm(CK_TRANS, CK_TRANS, K, rows, KC, 1.0f, c->W, K, cols, KC,
+                     1.0f, dxn + p0, P);
+    }
+}
+
+static void convt_backward_block(void *vctx, int64_t b) {
+    const conv_ctx *c = (const conv_ctx *)vctx;
+    int64_t lo, hi;
+    block_images(c, b, &lo, &hi);
+    for (int64_t n = lo; n < hi; n++) convt_backward_image(c, b, n, n == lo);
+}
+
+void ck_conv2d_transpose_backward(float *dx, float *dW, float *db,
+                                  const float *dy, const float *x,
+                                  const float *W, const float *y,
+                                  const ck_conv_geom *g, int64_t K, int act,
+                                  float alpha, float *workspace) {
+    if (g->N <= 0 || g->H <= 0 || g->W <= 0 || g->C <= 0 || g->OH <= 0 ||
+        g->OW <= 0 || K <= 0)
+        return;
+    conv_ctx c = {g, K, conv_tiles_for(g, K, 1), NULL, dx, dW, db, x, W,
+                  NULL, dy, y, act, alpha, workspace};
+    const int64_t KC = g->kh * g->kw * g->C;
+    ck_parallel_for(c.t.T, convt_backward_block, &c);
+    reduce_ctx r = {&c, c.t.T, KC * K};
+    ck_parallel_for(ck_nblocks(KC * K + (db ? g->C : 0), CK_ELEMENTWISE_BLOCK),
                     conv_reduce_block, &r);
 }

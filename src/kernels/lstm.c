@@ -9,6 +9,10 @@
  *   i   = ract(z_i)   f = ract(z_f)   g = act(z_c)   o = ract(z_o)
  *   c_s = f * c_{s-1} + i * g
  *   h_s = o * act(c_s)
+ * Recurrent dropout (rdmask [4, N, U], NULL: none; Keras 2's
+ * recurrent_dropout, the masks fixed for the whole sequence): gate q's
+ * product reads h_{s-1} * rdmask[q] instead of h_{s-1}:
+ *   z_q = x_t W_q + (h_{s-1} * rdmask[q]) R_q + b_q.
  * A masked step (mask[n, t] == 0) keeps the previous state: h_s = h_{s-1},
  * c_s = c_{s-1}; its output hseq[n, s] is that kept h (Keras 2's K.rnn).
  * Outputs are in processed order (Keras 2 with go_backwards).
@@ -22,92 +26,123 @@
  *     hprev [N, T, U]   h before the step that reads x_t
  *     cprev [N, T, U]   c before that step
  *     actc  [N, T, U]   act(c) computed at that step (unmasked value)
+ *     hm    [2, 4, N, U] forward scratch with rdmask: h * rdmask[q] of
+ *                       the state the step reads, double-buffered by the
+ *                       parity of the step
  *
  * Forward: one GEMM gates = x W for all steps (x viewed as [N*T, C]);
- * then per step, for fixed row blocks of the batch on the pool, one
- * recurrent GEMM gates[rows, t] += hprev[rows, t] R (serial inside the
- * block) and one fused pass (bias, activations, cell, hidden, mask).
+ * then per step, for fixed blocks of units [u0, u1) on the pool
+ * (ck_rnn_units_per_block), one recurrent GEMM per gate over the whole
+ * batch, gates[:, t, gate cols of u0..u1] += hprev[:, t] R[:, same cols]
+ * (serial inside the block), and one fused pass over those units (bias,
+ * activations, cell, hidden, mask). A thread reads only its units' columns
+ * of R, every step.
  *
- * Backward through time, reusing the saved gates: per step and row block,
- * one fused pass turns dh, dc into dz (the gradient of z, kept for all
- * steps in the workspace) and one GEMM dh_{s-1} += dz R^T; after the loop,
- * one GEMM each for dW += x^T dz, dR += hprev^T dz, dx += dz W^T, and
- * db += column sums of dz. Every d* output is accumulated (+=).
+ * Backward through time, reusing the saved gates: per step and unit
+ * block, first the product of the step after it, dh[:, u0:u1] +=
+ * dz_{s+1} R[u0:u1, :]^T (one GEMM over the whole batch and all 4U gate
+ * columns: it needs every block's dz_{s+1}, hence one pool region per
+ * step), then one fused pass turning dh, dc into dz (the gradient of z,
+ * kept for all steps in the workspace); a last region adds dz_0 R^T for
+ * dh0. After the loop, one GEMM each for dW += x^T dz, dR += hprev^T dz,
+ * dx += dz W^T, and db += column sums of dz. Every d* output is
+ * accumulated (+=).
  */
 #include "ck_recurrent.h"
 
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 7 * N * T * U;
+    return 7 * N * T * U + 8 * N * U;
 }
 
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
     (void)C;
-    return 4 * N * T * U + 2 * N * U;
+    return 5 * N * T * U + 3 * N * U; /* dz, dh, dc, tmp, hmt */
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
+    int64_t N, T, U, ub;
     int64_t s, t, tnext; /* processed step, its time, next step's time */
     int recur;           /* 0: the state is the zero h0, skip its GEMM */
     int act, ract;
-    const float *R, *b, *mask;
-    float *gates, *hprev, *cprev, *actc; /* cache parts */
+    const float *R, *b, *mask, *rdmask;
+    float *gates, *hprev, *cprev, *actc, *hm; /* cache parts */
     float *hseq, *hT, *cT;
 } lstm_fwd_ctx;
 
-/* Bias, activations, cell and hidden state of rows [r0, r1) at step s. */
-CK_VECTOR_CLONES static void lstm_fwd_rows(const lstm_fwd_ctx *k, int64_t r0,
-                                           int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
+/* Bias, activations, cell and hidden state of units [u0, u1) of every row
+ * at step s. */
+CK_VECTOR_CLONES static void lstm_fwd_units(const lstm_fwd_ctx *k,
+                                            int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
     const int last = k->s == T - 1;
-    for (int64_t n = r0; n < r1; n++) {
-        float *z = k->gates + (n * T + t) * 4 * U; /* [4U] */
-        const float *hp = k->hprev + (n * T + t) * U;
-        const float *cp = k->cprev + (n * T + t) * U;
-        float *ac = k->actc + (n * T + t) * U;
-        float *hdst = last ? k->hT + n * U : k->hprev + (n * T + k->tnext) * U;
-        float *cdst = last ? k->cT + n * U : k->cprev + (n * T + k->tnext) * U;
-        if (k->b)
-            for (int64_t j = 0; j < 4 * U; j++) z[j] += k->b[j];
-        ck_rnn_activate(z, 2 * U, k->ract);          /* i, f */
-        ck_rnn_activate(z + 2 * U, U, k->act);       /* g */
-        ck_rnn_activate(z + 3 * U, U, k->ract);      /* o */
-        const float *i = z, *f = z + U, *g = z + 2 * U, *o = z + 3 * U;
-        for (int64_t j = 0; j < U; j++) ac[j] = f[j] * cp[j] + i[j] * g[j];
+    for (int64_t n = 0; n < k->N; n++) {
+        float *z = k->gates + (n * T + t) * 4 * U + u0; /* gate g at g*U */
+        float *i = z, *f = z + U, *g = z + 2 * U, *o = z + 3 * U;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
+        const float *cp = k->cprev + (n * T + t) * U + u0;
+        float *ac = k->actc + (n * T + t) * U + u0;
+        float *hdst = (last ? k->hT + n * U : k->hprev + (n * T + k->tnext) * U)
+                      + u0;
+        float *cdst = (last ? k->cT + n * U : k->cprev + (n * T + k->tnext) * U)
+                      + u0;
+        if (k->b) /* one loop per gate: gcc vectorizes each */
+            for (int64_t q = 0; q < 4; q++) {
+                float *zq = z + q * U;
+                const float *bq = k->b + q * U + u0;
+                for (int64_t j = 0; j < nu; j++) zq[j] += bq[j];
+            }
+        ck_rnn_activate(i, nu, k->ract);
+        ck_rnn_activate(f, nu, k->ract);
+        ck_rnn_activate(g, nu, k->act);
+        ck_rnn_activate(o, nu, k->ract);
+        for (int64_t j = 0; j < nu; j++) ac[j] = f[j] * cp[j] + i[j] * g[j];
         int keep = !k->mask || k->mask[n * T + t] != 0.0f;
         if (keep)
-            for (int64_t j = 0; j < U; j++) cdst[j] = ac[j];
+            for (int64_t j = 0; j < nu; j++) cdst[j] = ac[j];
         else
-            for (int64_t j = 0; j < U; j++) cdst[j] = cp[j];
-        ck_rnn_activate(ac, U, k->act);
+            for (int64_t j = 0; j < nu; j++) cdst[j] = cp[j];
+        ck_rnn_activate(ac, nu, k->act);
         if (keep)
-            for (int64_t j = 0; j < U; j++) hdst[j] = o[j] * ac[j];
+            for (int64_t j = 0; j < nu; j++) hdst[j] = o[j] * ac[j];
         else
-            for (int64_t j = 0; j < U; j++) hdst[j] = hp[j];
+            for (int64_t j = 0; j < nu; j++) hdst[j] = hp[j];
         if (k->hseq) {
-            float *out = k->hseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) out[j] = hdst[j];
+            float *out = k->hseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) out[j] = hdst[j];
         }
+        if (k->rdmask && !last) /* what the next step's products read */
+            for (int64_t q = 0; q < 4; q++) {
+                float *dst = k->hm + (((k->s + 1) & 1) * 4 + q) * k->N * U
+                             + n * U + u0;
+                const float *m = k->rdmask + (q * k->N + n) * U + u0;
+                for (int64_t j = 0; j < nu; j++) dst[j] = hdst[j] * m[j];
+            }
     }
 }
 
 static void lstm_fwd_block(void *vctx, int64_t blk) {
     const lstm_fwd_ctx *k = (const lstm_fwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
     const int64_t T = k->T, U = k->U, t = k->t;
-    if (k->recur) /* gates[r0:r1, t] += hprev[r0:r1, t] @ R */
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, r1 - r0, 4 * U, U, 1.0f,
-                 k->hprev + (r0 * T + t) * U, T * U, k->R, 4 * U, 1.0f,
-                 k->gates + (r0 * T + t) * 4 * U, T * 4 * U);
-    lstm_fwd_rows(k, r0, r1);
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    /* gates[:, t, gU+u0 : gU+u1] += h[:, t] @ R[:, same], h = hprev or,
+     * with recurrent dropout, hprev * rdmask[g] */
+    if (k->recur)
+        for (int64_t g = 0; g < 4; g++) {
+            const float *h = k->rdmask
+                ? k->hm + ((k->s & 1) * 4 + g) * k->N * U : k->hprev + t * U;
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f, h,
+                     k->rdmask ? U : T * U, k->R + g * U + u0, 4 * U, 1.0f,
+                     k->gates + t * 4 * U + g * U + u0, T * 4 * U);
+        }
+    lstm_fwd_units(k, u0, u1);
 }
 
 void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
                      const float *x, const float *W, const float *R,
                      const float *b, const float *h0, const float *c0,
-                     const float *mask, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract) {
+                     const float *mask, const float *rdmask, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     if (T <= 0) {
@@ -120,6 +155,7 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
     }
     float *gates = cache, *hprev = gates + 4 * N * T * U;
     float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
+    float *hm = actc + N * T * U;
     /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] */
     ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 4 * U, C, 1.0f, x, C, W, 4 * U,
              0.0f, gates, 4 * U);
@@ -129,10 +165,13 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
             cprev[(n * T + t0) * U + j] = c0 ? c0[n * U + j] : 0.0f;
         }
-    lstm_fwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 4), 0, 0, 0, 0,
-                      act, ract, R, b, mask, gates, hprev, cprev, actc,
-                      hseq, hT, cT};
-    int64_t nblocks = ck_nblocks(N, k.rows);
+    if (rdmask && h0) /* hm[0][q] = h0 * rdmask[q] */
+        for (int64_t j = 0; j < 4 * N * U; j++)
+            hm[j] = h0[j % (N * U)] * rdmask[j];
+    lstm_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, 0, 0,
+                      act, ract, R, b, mask, rdmask, gates, hprev, cprev,
+                      actc, hm, hseq, hT, cT};
+    int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
         k.t = go_backwards ? T - 1 - s : s;
@@ -144,46 +183,49 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
-    int64_t s, t;
+    int64_t N, T, U, ub;
+    int64_t s, t;   /* processed step (-1: none, only the product), time */
+    int64_t tafter; /* time of step s + 1 (-1: none, no product) */
     int act, ract;
-    const float *R, *mask, *dhseq;
+    const float *R, *mask, *rdmask, *dhseq;
     const float *gates, *cprev, *actc; /* cache parts */
     float *dz;                         /* [N, T, 4U] */
     float *dh, *dc;                    /* [N, U] carries: d of the state */
+    float *tmp;                        /* [N, U] with rdmask */
 } lstm_bwd_ctx;
 
-/* dz of rows [r0, r1) at step s from the carried dh, dc (the gradient of
- * the state after step s); leaves in dh, dc the part of the gradient of
- * the state before step s that does not go through R. */
-CK_VECTOR_CLONES static void lstm_bwd_rows(const lstm_bwd_ctx *k, int64_t r0,
-                                           int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *dh = k->dh + n * U, *dc = k->dc + n * U;
-        float *dz = k->dz + (n * T + t) * 4 * U;
+/* dz of units [u0, u1) of every row at step s from the carried dh, dc
+ * (the gradient of the state after step s); leaves in dh, dc the part of
+ * the gradient of the state before step s that does not go through R. */
+CK_VECTOR_CLONES static void lstm_bwd_units(const lstm_bwd_ctx *k,
+                                            int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dh = k->dh + n * U + u0, *dc = k->dc + n * U + u0;
+        float *dz = k->dz + (n * T + t) * 4 * U + u0; /* gate g at g*U */
+        float *dzi = dz, *dzf = dz + U, *dzg = dz + 2 * U, *dzo = dz + 3 * U;
         if (k->dhseq) {
-            const float *dout = k->dhseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) dh[j] += dout[j];
+            const float *dout = k->dhseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) dh[j] += dout[j];
         }
         if (k->mask && k->mask[n * T + t] == 0.0f) {
             /* masked: h_s = h_{s-1}, c_s = c_{s-1}; dh, dc pass through */
-            for (int64_t j = 0; j < 4 * U; j++) dz[j] = 0.0f;
+            for (int64_t j = 0; j < nu; j++)
+                dzi[j] = dzf[j] = dzg[j] = dzo[j] = 0.0f;
             continue;
         }
-        const float *gt = k->gates + (n * T + t) * 4 * U;
+        const float *gt = k->gates + (n * T + t) * 4 * U + u0;
         const float *i = gt, *f = gt + U, *g = gt + 2 * U, *o = gt + 3 * U;
-        const float *cp = k->cprev + (n * T + t) * U;
-        const float *ac = k->actc + (n * T + t) * U;
-        float *dzi = dz, *dzf = dz + U, *dzg = dz + 2 * U, *dzo = dz + 3 * U;
+        const float *cp = k->cprev + (n * T + t) * U + u0;
+        const float *ac = k->actc + (n * T + t) * U + u0;
         /* h = o * act(c): do = dh act(c); d act(c) = dh o */
-        for (int64_t j = 0; j < U; j++) {
+        for (int64_t j = 0; j < nu; j++) {
             dzo[j] = dh[j] * ac[j];
             dzg[j] = dh[j] * o[j];
         }
-        ck_rnn_dactivate(dzg, ac, U, k->act); /* dc through act(c) */
+        ck_rnn_dactivate(dzg, ac, nu, k->act); /* dc through act(c) */
         /* c = f c_prev + i g */
-        for (int64_t j = 0; j < U; j++) {
+        for (int64_t j = 0; j < nu; j++) {
             float dcj = dc[j] + dzg[j];
             dzi[j] = dcj * g[j];
             dzg[j] = dcj * i[j];
@@ -191,46 +233,73 @@ CK_VECTOR_CLONES static void lstm_bwd_rows(const lstm_bwd_ctx *k, int64_t r0,
             dc[j] = dcj * f[j];
             dh[j] = 0.0f; /* all of dh_{s-1} comes through R (GEMM) */
         }
-        ck_rnn_dactivate(dzi, i, 2 * U, k->ract); /* i and f */
-        ck_rnn_dactivate(dzg, g, U, k->act);
-        ck_rnn_dactivate(dzo, o, U, k->ract);
+        ck_rnn_dactivate(dzi, i, nu, k->ract);
+        ck_rnn_dactivate(dzf, f, nu, k->ract);
+        ck_rnn_dactivate(dzg, g, nu, k->act);
+        ck_rnn_dactivate(dzo, o, nu, k->ract);
+    }
+}
+
+/* dh[:, u0:u1] += rdmask[g][:, u0:u1] * tmp[:, u0:u1]. */
+CK_VECTOR_CLONES static void lstm_bwd_mask_add(const lstm_bwd_ctx *k,
+                                               int64_t g, int64_t u0,
+                                               int64_t u1) {
+    const int64_t U = k->U;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dh = k->dh + n * U + u0;
+        const float *t = k->tmp + n * U + u0;
+        const float *m = k->rdmask + (g * k->N + n) * U + u0;
+        for (int64_t j = 0; j < u1 - u0; j++) dh[j] += m[j] * t[j];
     }
 }
 
 static void lstm_bwd_block(void *vctx, int64_t blk) {
     const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
-    const int64_t T = k->T, U = k->U, t = k->t;
-    lstm_bwd_rows(k, r0, r1);
-    /* dh[r0:r1] += dz[r0:r1, t] @ R^T */
-    ck_sgemm(CK_NO_TRANS, CK_TRANS, r1 - r0, U, 4 * U, 1.0f,
-             k->dz + (r0 * T + t) * 4 * U, T * 4 * U, k->R, 4 * U, 1.0f,
-             k->dh + r0 * U, U);
+    const int64_t T = k->T, U = k->U;
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->tafter >= 0 && !k->rdmask)
+        /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 4 * U, 1.0f,
+                 k->dz + k->tafter * 4 * U, T * 4 * U, k->R + u0 * 4 * U,
+                 4 * U, 1.0f, k->dh + u0, U);
+    else if (k->tafter >= 0)
+        /* dh[:, u0:u1] += rdmask[g] * (dz_g[:, tafter] @ R_g[u0:u1, :]^T),
+         * gates g = 0..3 in order */
+        for (int64_t g = 0; g < 4; g++) {
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+                     k->dz + k->tafter * 4 * U + g * U, T * 4 * U,
+                     k->R + u0 * 4 * U + g * U, 4 * U, 0.0f, k->tmp + u0, U);
+            lstm_bwd_mask_add(k, g, u0, u1);
+        }
+    if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
 
 void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                       float *dc0, const float *dhseq, const float *dhT,
                       const float *dcT, const float *x, const float *W,
-                      const float *R, const float *mask, const float *cache,
-                      int64_t N, int64_t T, int64_t C, int64_t U,
-                      int go_backwards, int act, int ract, float *workspace) {
+                      const float *R, const float *mask, const float *rdmask,
+                      const float *cache, int64_t N, int64_t T, int64_t C,
+                      int64_t U, int go_backwards, int act, int ract,
+                      float *workspace) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     const float *gates = cache, *hprev = gates + 4 * N * T * U;
     const float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
     float *dz = workspace, *dh = dz + 4 * N * T * U, *dc = dh + N * U;
+    float *tmp = dc + N * U, *hmt = tmp + N * U; /* hmt [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) {
         dh[j] = dhT ? dhT[j] : 0.0f;
         dc[j] = dcT ? dcT[j] : 0.0f;
     }
-    lstm_bwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 4), 0, 0,
-                      act, ract, R, mask, dhseq, gates, cprev, actc,
-                      dz, dh, dc};
-    int64_t nblocks = ck_nblocks(N, k.rows);
-    for (int64_t s = T - 1; s >= 0; s--) {
+    lstm_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, -1,
+                      act, ract, R, mask, rdmask, dhseq, gates, cprev, actc,
+                      dz, dh, dc, tmp};
+    int64_t nblocks = ck_nblocks(U, k.ub);
+    for (int64_t s = T - 1; s >= -1; s--) {
+        if (s < 0 && T <= 0) break;
+        k.tafter = s == T - 1 ? -1 : k.t; /* the time of step s + 1 */
         k.s = s;
-        k.t = go_backwards ? T - 1 - s : s;
+        k.t = s < 0 ? -1 : go_backwards ? T - 1 - s : s;
         ck_parallel_for(nblocks, lstm_bwd_block, &k);
     }
     if (dh0)
@@ -241,9 +310,20 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
         /* dW[C, 4U] += x[N*T, C]^T @ dz[N*T, 4U] */
         ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 4 * U, N * T, 1.0f, x, C, dz,
                  4 * U, 1.0f, dW, 4 * U);
-        /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U] */
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U, dz,
-                 4 * U, 1.0f, dR, 4 * U);
+        /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U]; with recurrent
+         * dropout dR_g += (hprev * rdmask[g])^T @ dz_g, gate by gate */
+        if (!rdmask)
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U,
+                     dz, 4 * U, 1.0f, dR, 4 * U);
+        for (int64_t g = 0; rdmask && g < 4; g++) {
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t t = 0; t < T; t++)
+                    for (int64_t j = 0; j < U; j++)
+                        hmt[(n * T + t) * U + j] = hprev[(n * T + t) * U + j] *
+                                                  rdmask[(g * N + n) * U + j];
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
+                     dz + g * U, 4 * U, 1.0f, dR + g * U, 4 * U);
+        }
         if (db) ck_rnn_colsum_add(db, dz, N * T, 4 * U);
         /* dx[N*T, C] += dz[N*T, 4U] @ W[C, 4U]^T */
         if (dx)

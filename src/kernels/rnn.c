@@ -1,8 +1,10 @@
 /*
  * rnn.c: Keras 2 SimpleRNN and GRU over a whole sequence, forward and
  * backward through time. Same plan and conventions as lstm.c (read its top
- * comment first): one GEMM x W for all steps, then per step and fixed row
- * block the recurrent GEMM(s) and one fused pass; masked steps keep the
+ * comment first): one GEMM x W for all steps, then per step and fixed
+ * block of units the recurrent GEMM(s) over the whole batch and one fused
+ * pass; the backward adds the product of the step after, dh[:, units] +=
+ * dz_{s+1} R[units, :]^T, before each step's pass; masked steps keep the
  * previous state (and output it); go_backwards processes t = T-1 .. 0 and
  * writes hseq in processed order; every cache part is indexed by time t.
  *
@@ -37,44 +39,43 @@ int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
+    int64_t N, T, U, ub;
     int64_t s, t, tnext;
     int recur, act;
     const float *R, *b, *mask;
     float *y, *hprev, *hseq, *hT;
 } srnn_fwd_ctx;
 
-CK_VECTOR_CLONES static void srnn_fwd_rows(const srnn_fwd_ctx *k, int64_t r0,
-                                           int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *y = k->y + (n * T + t) * U;
-        const float *hp = k->hprev + (n * T + t) * U;
-        float *hdst = k->s == T - 1 ? k->hT + n * U
-                                    : k->hprev + (n * T + k->tnext) * U;
+CK_VECTOR_CLONES static void srnn_fwd_units(const srnn_fwd_ctx *k,
+                                            int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *y = k->y + (n * T + t) * U + u0;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
+        float *hdst = (k->s == T - 1 ? k->hT + n * U
+                                     : k->hprev + (n * T + k->tnext) * U) + u0;
         if (k->b)
-            for (int64_t j = 0; j < U; j++) y[j] += k->b[j];
-        ck_rnn_activate(y, U, k->act);
+            for (int64_t j = 0; j < nu; j++) y[j] += k->b[u0 + j];
+        ck_rnn_activate(y, nu, k->act);
         int keep = !k->mask || k->mask[n * T + t] != 0.0f;
         const float *src = keep ? y : hp;
-        for (int64_t j = 0; j < U; j++) hdst[j] = src[j];
+        for (int64_t j = 0; j < nu; j++) hdst[j] = src[j];
         if (k->hseq) {
-            float *out = k->hseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) out[j] = src[j];
+            float *out = k->hseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) out[j] = src[j];
         }
     }
 }
 
 static void srnn_fwd_block(void *vctx, int64_t blk) {
     const srnn_fwd_ctx *k = (const srnn_fwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
     const int64_t T = k->T, U = k->U, t = k->t;
-    if (k->recur) /* y[r0:r1, t] += hprev[r0:r1, t] @ R */
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, r1 - r0, U, U, 1.0f,
-                 k->hprev + (r0 * T + t) * U, T * U, k->R, U, 1.0f,
-                 k->y + (r0 * T + t) * U, T * U);
-    srnn_fwd_rows(k, r0, r1);
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->recur) /* y[:, t, u0:u1] += hprev[:, t] @ R[:, u0:u1] */
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
+                 k->hprev + t * U, T * U, k->R + u0, U, 1.0f,
+                 k->y + t * U + u0, T * U);
+    srnn_fwd_units(k, u0, u1);
 }
 
 void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
@@ -97,9 +98,9 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
-    srnn_fwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 1), 0, 0, 0, 0,
+    srnn_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, 0, 0,
                       act, R, b, mask, y, hprev, hseq, hT};
-    int64_t nblocks = ck_nblocks(N, k.rows);
+    int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
         k.t = go_backwards ? T - 1 - s : s;
@@ -111,44 +112,44 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
-    int64_t s, t;
+    int64_t N, T, U, ub;
+    int64_t s, t, tafter; /* as in lstm.c: step (-1: none), its time, the
+                             time of step s + 1 (-1: none) */
     int act;
     const float *R, *mask, *dhseq, *y;
     float *dz, *dh;
 } srnn_bwd_ctx;
 
-CK_VECTOR_CLONES static void srnn_bwd_rows(const srnn_bwd_ctx *k, int64_t r0,
-                                           int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *dh = k->dh + n * U, *dz = k->dz + (n * T + t) * U;
+CK_VECTOR_CLONES static void srnn_bwd_units(const srnn_bwd_ctx *k,
+                                            int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dh = k->dh + n * U + u0, *dz = k->dz + (n * T + t) * U + u0;
         if (k->dhseq) {
-            const float *dout = k->dhseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) dh[j] += dout[j];
+            const float *dout = k->dhseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) dh[j] += dout[j];
         }
         if (k->mask && k->mask[n * T + t] == 0.0f) {
-            for (int64_t j = 0; j < U; j++) dz[j] = 0.0f; /* dh passes */
+            for (int64_t j = 0; j < nu; j++) dz[j] = 0.0f; /* dh passes */
             continue;
         }
-        for (int64_t j = 0; j < U; j++) {
+        for (int64_t j = 0; j < nu; j++) {
             dz[j] = dh[j];
             dh[j] = 0.0f; /* all of dh_{s-1} comes through R (GEMM) */
         }
-        ck_rnn_dactivate(dz, k->y + (n * T + t) * U, U, k->act);
+        ck_rnn_dactivate(dz, k->y + (n * T + t) * U + u0, nu, k->act);
     }
 }
 
 static void srnn_bwd_block(void *vctx, int64_t blk) {
     const srnn_bwd_ctx *k = (const srnn_bwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
-    const int64_t T = k->T, U = k->U, t = k->t;
-    srnn_bwd_rows(k, r0, r1);
-    /* dh[r0:r1] += dz[r0:r1, t] @ R^T */
-    ck_sgemm(CK_NO_TRANS, CK_TRANS, r1 - r0, U, U, 1.0f,
-             k->dz + (r0 * T + t) * U, T * U, k->R, U, 1.0f, k->dh + r0 * U,
-             U);
+    const int64_t T = k->T, U = k->U;
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+                 k->dz + k->tafter * U, T * U, k->R + u0 * U, U, 1.0f,
+                 k->dh + u0, U);
+    if (k->s >= 0) srnn_bwd_units(k, u0, u1);
 }
 
 void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
@@ -162,12 +163,14 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
     const float *y = cache, *hprev = y + N * T * U;
     float *dz = workspace, *dh = dz + N * T * U;
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
-    srnn_bwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 1), 0, 0, act,
-                      R, mask, dhseq, y, dz, dh};
-    int64_t nblocks = ck_nblocks(N, k.rows);
-    for (int64_t s = T - 1; s >= 0; s--) {
+    srnn_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, -1,
+                      act, R, mask, dhseq, y, dz, dh};
+    int64_t nblocks = ck_nblocks(U, k.ub);
+    for (int64_t s = T - 1; s >= -1; s--) {
+        if (s < 0 && T <= 0) break;
+        k.tafter = s == T - 1 ? -1 : k.t;
         k.s = s;
-        k.t = go_backwards ? T - 1 - s : s;
+        k.t = s < 0 ? -1 : go_backwards ? T - 1 - s : s;
         ck_parallel_for(nblocks, srnn_bwd_block, &k);
     }
     if (dh0)
@@ -197,70 +200,81 @@ int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
+    int64_t N, T, U, ub;
     int64_t s, t, tnext;
     int recur, act, ract;
     const float *R, *b, *mask;
     float *gates, *hprev, *rh, *hseq, *hT;
 } gru_fwd_ctx;
 
-/* z, r and r * h_{s-1} of rows [r0, r1). */
-CK_VECTOR_CLONES static void gru_fwd_rows_zr(const gru_fwd_ctx *k, int64_t r0,
-                                             int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *zr = k->gates + (n * T + t) * 3 * U; /* z, r */
-        const float *hp = k->hprev + (n * T + t) * U;
-        float *rh = k->rh + (n * T + t) * U;
-        if (k->b)
-            for (int64_t j = 0; j < 2 * U; j++) zr[j] += k->b[j];
-        ck_rnn_activate(zr, 2 * U, k->ract);
-        for (int64_t j = 0; j < U; j++) rh[j] = zr[U + j] * hp[j];
+/* z, r and r * h_{s-1} of units [u0, u1) of every row. */
+CK_VECTOR_CLONES static void gru_fwd_units_zr(const gru_fwd_ctx *k,
+                                              int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *z = k->gates + (n * T + t) * 3 * U + u0, *r = z + U;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
+        float *rh = k->rh + (n * T + t) * U + u0;
+        if (k->b) { /* one loop per gate: gcc vectorizes each */
+            for (int64_t j = 0; j < nu; j++) z[j] += k->b[u0 + j];
+            for (int64_t j = 0; j < nu; j++) r[j] += k->b[U + u0 + j];
+        }
+        ck_rnn_activate(z, nu, k->ract);
+        ck_rnn_activate(r, nu, k->ract);
+        for (int64_t j = 0; j < nu; j++) rh[j] = r[j] * hp[j];
     }
 }
 
-/* hh and the new state of rows [r0, r1). */
-CK_VECTOR_CLONES static void gru_fwd_rows_h(const gru_fwd_ctx *k, int64_t r0,
-                                            int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *zg = k->gates + (n * T + t) * 3 * U;
+/* hh and the new state of units [u0, u1) of every row. */
+CK_VECTOR_CLONES static void gru_fwd_units_h(const gru_fwd_ctx *k,
+                                             int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *zg = k->gates + (n * T + t) * 3 * U + u0;
         float *hh = zg + 2 * U;
-        const float *hp = k->hprev + (n * T + t) * U;
-        float *hdst = k->s == T - 1 ? k->hT + n * U
-                                    : k->hprev + (n * T + k->tnext) * U;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
+        float *hdst = (k->s == T - 1 ? k->hT + n * U
+                                     : k->hprev + (n * T + k->tnext) * U) + u0;
         if (k->b)
-            for (int64_t j = 0; j < U; j++) hh[j] += k->b[2 * U + j];
-        ck_rnn_activate(hh, U, k->act);
+            for (int64_t j = 0; j < nu; j++) hh[j] += k->b[2 * U + u0 + j];
+        ck_rnn_activate(hh, nu, k->act);
         int keep = !k->mask || k->mask[n * T + t] != 0.0f;
         if (keep)
-            for (int64_t j = 0; j < U; j++)
+            for (int64_t j = 0; j < nu; j++)
                 hdst[j] = zg[j] * hp[j] + (1.0f - zg[j]) * hh[j];
         else
-            for (int64_t j = 0; j < U; j++) hdst[j] = hp[j];
+            for (int64_t j = 0; j < nu; j++) hdst[j] = hp[j];
         if (k->hseq) {
-            float *out = k->hseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) out[j] = hdst[j];
+            float *out = k->hseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) out[j] = hdst[j];
         }
     }
 }
 
-static void gru_fwd_block(void *vctx, int64_t blk) {
+/* First region of a step: z and r of the block's units (their products
+ * need only h_{s-1}) and r * h_{s-1}. */
+static void gru_fwd_block_zr(void *vctx, int64_t blk) {
     const gru_fwd_ctx *k = (const gru_fwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
     const int64_t T = k->T, U = k->U, t = k->t;
-    float *g = k->gates + (r0 * T + t) * 3 * U;
-    if (k->recur) /* [z, r][r0:r1] += hprev[r0:r1, t] @ R[:, 0:2U] */
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, r1 - r0, 2 * U, U, 1.0f,
-                 k->hprev + (r0 * T + t) * U, T * U, k->R, 3 * U, 1.0f, g,
-                 T * 3 * U);
-    gru_fwd_rows_zr(k, r0, r1);
-    if (k->recur) /* hh[r0:r1] += rh[r0:r1, t] @ R[:, 2U:3U] */
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, r1 - r0, U, U, 1.0f,
-                 k->rh + (r0 * T + t) * U, T * U, k->R + 2 * U, 3 * U, 1.0f,
-                 g + 2 * U, T * 3 * U);
-    gru_fwd_rows_h(k, r0, r1);
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->recur) /* z, r [:, t, units] += hprev[:, t] @ R[:, z, r cols] */
+        for (int64_t g = 0; g < 2; g++)
+            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
+                     k->hprev + t * U, T * U, k->R + g * U + u0, 3 * U, 1.0f,
+                     k->gates + t * 3 * U + g * U + u0, T * 3 * U);
+    gru_fwd_units_zr(k, u0, u1);
+}
+
+/* Second region (needs every unit of r * h_{s-1}): hh and the state. */
+static void gru_fwd_block_h(void *vctx, int64_t blk) {
+    const gru_fwd_ctx *k = (const gru_fwd_ctx *)vctx;
+    const int64_t T = k->T, U = k->U, t = k->t;
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->recur) /* hh[:, t, units] += rh[:, t] @ R[:, 2U + units] */
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
+                 k->rh + t * U, T * U, k->R + 2 * U + u0, 3 * U, 1.0f,
+                 k->gates + t * 3 * U + 2 * U + u0, T * 3 * U);
+    gru_fwd_units_h(k, u0, u1);
 }
 
 void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
@@ -284,22 +298,23 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
-    gru_fwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 3), 0, 0, 0, 0,
+    gru_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, 0, 0,
                      act, ract, R, b, mask, gates, hprev, rh, hseq, hT};
-    int64_t nblocks = ck_nblocks(N, k.rows);
+    int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
         k.t = go_backwards ? T - 1 - s : s;
         k.tnext = go_backwards ? k.t - 1 : k.t + 1;
         k.recur = s > 0 || h0 != NULL;
-        ck_parallel_for(nblocks, gru_fwd_block, &k);
+        ck_parallel_for(nblocks, gru_fwd_block_zr, &k);
+        ck_parallel_for(nblocks, gru_fwd_block_h, &k);
     }
     ck_ftz_restore(ftz);
 }
 
 typedef struct {
-    int64_t N, T, U, rows;
-    int64_t s, t;
+    int64_t N, T, U, ub;
+    int64_t s, t, tafter; /* as in lstm.c */
     int act, ract;
     const float *R, *mask, *dhseq;
     const float *gates, *hprev;
@@ -307,69 +322,79 @@ typedef struct {
 } gru_bwd_ctx;
 
 /* From dh (state after step s): dz of z and hh, the direct part z * dh of
- * dh_{s-1}. */
-CK_VECTOR_CLONES static void gru_bwd_rows_zh(const gru_bwd_ctx *k, int64_t r0,
-                                             int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *dh = k->dh + n * U, *dz = k->dz + (n * T + t) * 3 * U;
+ * dh_{s-1}; units [u0, u1) of every row. */
+CK_VECTOR_CLONES static void gru_bwd_units_zh(const gru_bwd_ctx *k,
+                                              int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dh = k->dh + n * U + u0;
+        float *dz = k->dz + (n * T + t) * 3 * U + u0, *dzh = dz + 2 * U;
         if (k->dhseq) {
-            const float *dout = k->dhseq + (n * T + k->s) * U;
-            for (int64_t j = 0; j < U; j++) dh[j] += dout[j];
+            const float *dout = k->dhseq + (n * T + k->s) * U + u0;
+            for (int64_t j = 0; j < nu; j++) dh[j] += dout[j];
         }
         if (k->mask && k->mask[n * T + t] == 0.0f) {
-            for (int64_t j = 0; j < 3 * U; j++) dz[j] = 0.0f; /* dh passes */
-            continue;
+            for (int64_t j = 0; j < nu; j++) dz[j] = dzh[j] = 0.0f;
+            continue; /* dh passes */
         }
-        const float *z = k->gates + (n * T + t) * 3 * U, *hh = z + 2 * U;
-        const float *hp = k->hprev + (n * T + t) * U;
+        const float *z = k->gates + (n * T + t) * 3 * U + u0, *hh = z + 2 * U;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
         /* h = z h_prev + (1 - z) hh */
-        for (int64_t j = 0; j < U; j++) {
+        for (int64_t j = 0; j < nu; j++) {
             dz[j] = dh[j] * (hp[j] - hh[j]);
-            dz[2 * U + j] = dh[j] * (1.0f - z[j]);
+            dzh[j] = dh[j] * (1.0f - z[j]);
             dh[j] = dh[j] * z[j];
         }
-        ck_rnn_dactivate(dz, z, U, k->ract);
-        ck_rnn_dactivate(dz + 2 * U, hh, U, k->act);
+        ck_rnn_dactivate(dz, z, nu, k->ract);
+        ck_rnn_dactivate(dzh, hh, nu, k->act);
     }
 }
 
 /* From drh = d(r * h_prev): dz of r and the part r * drh of dh_{s-1}. */
-CK_VECTOR_CLONES static void gru_bwd_rows_r(const gru_bwd_ctx *k, int64_t r0,
-                                            int64_t r1) {
-    const int64_t T = k->T, U = k->U, t = k->t;
-    for (int64_t n = r0; n < r1; n++) {
-        float *dzr = k->dz + (n * T + t) * 3 * U + U;
+CK_VECTOR_CLONES static void gru_bwd_units_r(const gru_bwd_ctx *k,
+                                             int64_t u0, int64_t u1) {
+    const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
+    for (int64_t n = 0; n < k->N; n++) {
+        float *dzr = k->dz + (n * T + t) * 3 * U + U + u0;
         if (k->mask && k->mask[n * T + t] == 0.0f) {
-            for (int64_t j = 0; j < U; j++) dzr[j] = 0.0f;
+            for (int64_t j = 0; j < nu; j++) dzr[j] = 0.0f;
             continue;
         }
-        const float *r = k->gates + (n * T + t) * 3 * U + U;
-        const float *hp = k->hprev + (n * T + t) * U;
-        const float *drh = k->drh + n * U;
-        float *dh = k->dh + n * U;
-        for (int64_t j = 0; j < U; j++) {
+        const float *r = k->gates + (n * T + t) * 3 * U + U + u0;
+        const float *hp = k->hprev + (n * T + t) * U + u0;
+        const float *drh = k->drh + n * U + u0;
+        float *dh = k->dh + n * U + u0;
+        for (int64_t j = 0; j < nu; j++) {
             dzr[j] = drh[j] * hp[j];
             dh[j] += drh[j] * r[j];
         }
-        ck_rnn_dactivate(dzr, r, U, k->ract);
+        ck_rnn_dactivate(dzr, r, nu, k->ract);
     }
 }
 
-static void gru_bwd_block(void *vctx, int64_t blk) {
+/* First region of step s: dh[:, units] += dz_zr(s+1) R[units, 0:2U]^T,
+ * then dz of z and hh. */
+static void gru_bwd_block_zh(void *vctx, int64_t blk) {
     const gru_bwd_ctx *k = (const gru_bwd_ctx *)vctx;
-    int64_t r0 = blk * k->rows;
-    int64_t r1 = r0 + k->rows < k->N ? r0 + k->rows : k->N;
-    const int64_t T = k->T, U = k->U, t = k->t;
-    float *dz = k->dz + (r0 * T + t) * 3 * U;
-    gru_bwd_rows_zh(k, r0, r1);
-    /* drh[r0:r1] = dz_h[r0:r1, t] @ R[:, 2U:3U]^T */
-    ck_sgemm(CK_NO_TRANS, CK_TRANS, r1 - r0, U, U, 1.0f, dz + 2 * U,
-             T * 3 * U, k->R + 2 * U, 3 * U, 0.0f, k->drh + r0 * U, U);
-    gru_bwd_rows_r(k, r0, r1);
-    /* dh[r0:r1] += dz_zr[r0:r1, t] @ R[:, 0:2U]^T */
-    ck_sgemm(CK_NO_TRANS, CK_TRANS, r1 - r0, U, 2 * U, 1.0f, dz, T * 3 * U,
-             k->R, 3 * U, 1.0f, k->dh + r0 * U, U);
+    const int64_t T = k->T, U = k->U;
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    if (k->tafter >= 0)
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 2 * U, 1.0f,
+                 k->dz + k->tafter * 3 * U, T * 3 * U, k->R + u0 * 3 * U,
+                 3 * U, 1.0f, k->dh + u0, U);
+    if (k->s >= 0) gru_bwd_units_zh(k, u0, u1);
+}
+
+/* Second region (needs every unit of dz_h): drh[:, units] = dz_h
+ * R[units, 2U:3U]^T, then dz of r. */
+static void gru_bwd_block_r(void *vctx, int64_t blk) {
+    const gru_bwd_ctx *k = (const gru_bwd_ctx *)vctx;
+    const int64_t T = k->T, U = k->U;
+    int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
+    ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+             k->dz + k->t * 3 * U + 2 * U, T * 3 * U,
+             k->R + u0 * 3 * U + 2 * U, 3 * U, 0.0f, k->drh + u0, U);
+    gru_bwd_units_r(k, u0, u1);
 }
 
 void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
@@ -384,13 +409,16 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     const float *rh = hprev + N * T * U;
     float *dz = workspace, *dh = dz + 3 * N * T * U, *drh = dh + N * U;
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
-    gru_bwd_ctx k = {N, T, U, ck_rnn_rows_per_block(N, U, 3), 0, 0, act,
-                     ract, R, mask, dhseq, gates, hprev, dz, dh, drh};
-    int64_t nblocks = ck_nblocks(N, k.rows);
-    for (int64_t s = T - 1; s >= 0; s--) {
+    gru_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, -1,
+                     act, ract, R, mask, dhseq, gates, hprev, dz, dh, drh};
+    int64_t nblocks = ck_nblocks(U, k.ub);
+    for (int64_t s = T - 1; s >= -1; s--) {
+        if (s < 0 && T <= 0) break;
+        k.tafter = s == T - 1 ? -1 : k.t;
         k.s = s;
-        k.t = go_backwards ? T - 1 - s : s;
-        ck_parallel_for(nblocks, gru_bwd_block, &k);
+        k.t = s < 0 ? -1 : go_backwards ? T - 1 - s : s;
+        ck_parallel_for(nblocks, gru_bwd_block_zh, &k);
+        if (s >= 0) ck_parallel_for(nblocks, gru_bwd_block_r, &k);
     }
     if (dh0)
         for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];

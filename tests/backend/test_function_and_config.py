@@ -79,3 +79,20 @@ def test_malformed_config_file_is_a_clear_error(tmp_path, monkeypatch, content, 
         monkeypatch.delenv("CKERAS_HOME")
         config.load()
     assert os.environ.get("CKERAS_HOME") != str(tmp_path)
+
+
+def test_dropout_masks_are_fresh_each_call_and_reproducible():
+    x = np.ones((64, 32), np.float32)
+    K.set_random_seed(3)
+    a, b = K.dropout(x, 0.5), K.dropout(x, 0.5)
+    s1, s2 = K.dropout(x, 0.5, seed=11), K.dropout(x, 0.5, seed=11)
+    assert not np.array_equal(a, b)
+    # a seeded op gives a new mask each call, as a seeded TF op does per run
+    assert not np.array_equal(s1, s2)
+    K.set_random_seed(3)
+    assert np.array_equal(K.dropout(x, 0.5), a)
+    assert np.array_equal(K.dropout(x, 0.5, seed=11), s1)
+    # float64 and noise_shape (one mask per row, broadcast) use the same stream
+    y = K.dropout(np.ones((6, 5)), 0.5, noise_shape=(6, 1))
+    assert y.dtype == np.float64
+    assert all(len(set(row)) == 1 for row in np.asarray(y))

@@ -6,9 +6,11 @@ from ckeras._native import kernels
 from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import gemm as ref
 
+# (64, 64, 64) and after take gemm_small.c's micro-kernel where the CPU has
+# AVX2: full and partial 6x16 tiles, K at its bound (512) and just past it.
 SHAPES = [(1, 1, 1), (1, 9, 4), (7, 1, 3), (5, 3, 0), (17, 33, 65),
           (64, 64, 64), (129, 65, 31), (128, 512, 784), (32, 512, 160),
-          (300, 7, 70)]
+          (300, 7, 70), (6, 16, 1), (13, 80, 512), (11, 48, 513), (7, 96, 200)]
 
 
 def operands(M, N, K, trans_a, trans_b, seed=0):
@@ -51,8 +53,28 @@ def test_leading_dimensions_of_views():
     assert not big_c[:, :10].any() and not big_c[:, 40:].any()
 
 
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_small_kernel_reads_views_in_place(trans_a, trans_b):
+    # 20 x 64 x 24 goes to the micro-kernel, which reads untransposed B
+    # panels in place with B's own row stride
+    rng = np.random.default_rng(4)
+    big_a = rng.standard_normal((70, 90), dtype=np.float32)
+    big_b = rng.standard_normal((90, 100), dtype=np.float32)
+    big_c = np.zeros((30, 100), np.float32)
+    A = big_a[3:27, 5:25] if trans_a else big_a[5:25, 3:27]
+    B = big_b[7:71, 2:26] if trans_b else big_b[2:26, 7:71]
+    C = big_c[4:24, 10:74]
+    kernels.sgemm(A, B, C, trans_a=trans_a, trans_b=trans_b)
+    np.testing.assert_allclose(C, ref.sgemm(A, B, None, trans_a, trans_b),
+                               rtol=1e-5, atol=1e-5)
+    assert not big_c[:, :10].any() and not big_c[:, 74:].any()
+    assert not big_c[:4].any() and not big_c[24:].any()
+
+
 @pytest.mark.parametrize("M,N,K", [(128, 512, 784), (32, 512, 160),
-                                   (256, 256, 256), (1, 1000, 3)])
+                                   (256, 256, 256), (1, 1000, 3), (128, 64, 64),
+                                   (32, 512, 128), (129, 65, 31)])
 def test_results_do_not_depend_on_thread_count(M, N, K):
     A, B = operands(M, N, K, False, False, seed=3)
     before = get_num_threads()

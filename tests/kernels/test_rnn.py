@@ -279,8 +279,10 @@ def check_bad_inputs(layer):
 
 
 SHAPES = [(1, 1, 1, 1), (2, 3, 3, 2), (5, 7, 6, 9)]
-# several row blocks per step (uneven last block for 35), fewer options
-BIG_SHAPES = [(35, 3, 8, 40), (64, 4, 10, 64)]
+# odd batches; several unit blocks per step (ck_rnn_units_per_block: LSTM
+# 4 blocks of 56, 56, 56, 32 units; GRU 2 of 104, 96; SimpleRNN 2 of 104,
+# 96 units), fewer options
+BIG_SHAPES = [(35, 3, 8, 40), (64, 4, 10, 64), (64, 2, 5, 200)]
 OPTIONS = [
     dict(),
     dict(mask=True),
@@ -331,6 +333,7 @@ def test_backward_accumulates(layer):
 @pytest.mark.parametrize("layer", [GRU, SIMPLE], ids=lambda l: l.name)
 def test_results_do_not_depend_on_thread_count(layer):
     check_thread_determinism(layer)
+    check_thread_determinism(layer, shape=(70, 2, 9, 200))  # 2 unit blocks
 
 
 @pytest.mark.parametrize("layer", [GRU, SIMPLE], ids=lambda l: l.name)

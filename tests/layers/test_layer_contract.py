@@ -238,6 +238,29 @@ CONV_LAYERS = {
     "upsampling2d_cf": (lambda: layers.UpSampling2D(data_format="channels_first"),
                         (2, 3, 2)),
     "upsampling1d": (lambda: layers.UpSampling1D(3), (4, 2)),
+    "conv2d_transpose": (lambda: layers.Conv2DTranspose(3, (3, 2)), (4, 5, 2)),
+    "conv2d_transpose_same_strided_op": (lambda: layers.Conv2DTranspose(
+        2, 3, strides=(2, 3), padding="same", output_padding=(1, 2), activation="relu"),
+        (3, 4, 3)),
+    "conv2d_transpose_cf_dilated": (lambda: layers.Conv2DTranspose(
+        2, 2, dilation_rate=2, data_format="channels_first", activation="tanh",
+        use_bias=False), (3, 4, 3)),
+    "deconvolution2d_alias": (lambda: layers.Deconvolution2D(2, 1, strides=2), (3, 3, 2)),
+    "depthwise_conv2d": (lambda: layers.DepthwiseConv2D(3), (5, 6, 3)),
+    "depthwise_conv2d_multiplier_same": (lambda: layers.DepthwiseConv2D(
+        (3, 2), strides=2, padding="same", depth_multiplier=2, activation="relu",
+        depthwise_regularizer="l2"), (7, 6, 3)),
+    "depthwise_conv2d_cf_dilated": (lambda: layers.DepthwiseConv2D(
+        2, dilation_rate=2, data_format="channels_first", use_bias=False), (2, 6, 5)),
+    "separable_conv2d": (lambda: layers.SeparableConv2D(4, 3), (5, 6, 3)),
+    "separable_conv2d_same_multiplier": (lambda: layers.SeparableConv2D(
+        3, (2, 3), strides=2, padding="same", depth_multiplier=2, activation="softmax",
+        pointwise_regularizer="l1", depthwise_constraint="max_norm"), (7, 6, 2)),
+    "separable_conv2d_cf_custom_act": (lambda: layers.SeparableConv2D(
+        2, 3, padding="same", data_format="channels_first", activation=abs_activation),
+        (3, 5, 4)),
+    "separable_convolution2d_alias": (lambda: layers.SeparableConvolution2D(
+        2, 1, use_bias=False), (3, 3, 2)),
 }
 LAYERS.update(CONV_LAYERS)
 

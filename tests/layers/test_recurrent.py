@@ -99,8 +99,10 @@ def test_keras1_style_input_dim_and_length_kwargs():
 
 
 def test_recurrent_dropout_and_custom_activation_are_clear_errors():
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layers.LSTM(2, recurrent_dropout=0.2)
+    with pytest.raises(NotImplementedError, match="recurrent_dropout.*LSTM supports it"):
+        layers.GRU(2, recurrent_dropout=0.2)
+    with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\), got 1.0"):
+        layers.LSTM(2, recurrent_dropout=1.0)
     with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
         layers.GRU(2, activation="softmax")
 
@@ -186,6 +188,55 @@ def test_embedding_mask_zero_reaches_lstm():
     seq.layers[1].set_weights(lstm.get_weights())
     np.testing.assert_allclose(seq.predict(ids), want[:, -1], rtol=1e-5, atol=1e-6)
     assert np.allclose(model.run_graph([ids], 1)[0], want, atol=1e-6)
+
+
+def _padded_ids(N=4, T=6, seed=0):
+    ids = np.random.default_rng(seed).integers(1, 10, (N, T)).astype(np.int32)
+    ids[:, T - 2:] = 0
+    ids[1, 2:] = 0
+    return ids
+
+
+def test_mask_from_a_nested_model_reaches_the_outer_lstm():
+    """Keras 2: a model used as a layer hands out its outputs' masks."""
+    ids = _padded_ids()
+    inner = Sequential([layers.Embedding(10, 3, mask_zero=True, input_length=6)])
+    inp = layers.Input((6,))
+    lstm = layers.LSTM(2)
+    outer = Model(inp, lstm(inner(inp)))
+    emb = inner.layers[0].get_weights()[0]
+    want = ref_rnn.lstm_forward(emb[ids], *lstm.get_weights(), mask=ids != 0)[1]
+    np.testing.assert_allclose(outer.predict(ids), want, rtol=1e-5, atol=1e-6)
+    outer.compile(loss="mse", optimizer="sgd")
+    assert np.isfinite(outer.train_on_batch(ids, np.zeros((4, 2), np.float32)))
+
+
+def test_mask_passes_into_a_nested_model():
+    """Keras 2: the mask of a nested model's input reaches its layers."""
+    ids = _padded_ids()
+    inner = Sequential([layers.LSTM(2, input_shape=(6, 3))])
+    inp = layers.Input((6,))
+    emb = layers.Embedding(10, 3, mask_zero=True)
+    outer = Model(inp, inner(emb(inp)))
+    want = ref_rnn.lstm_forward(emb.get_weights()[0][ids],
+                                *inner.layers[0].get_weights(), mask=ids != 0)[1]
+    np.testing.assert_allclose(outer.predict(ids), want, rtol=1e-5, atol=1e-6)
+    outer.compile(loss="mse", optimizer="sgd")
+    assert np.isfinite(outer.train_on_batch(ids, np.zeros((4, 2), np.float32)))
+
+
+def test_masked_model_in_time_distributed():
+    """TimeDistributed(model with Embedding(mask_zero=True) -> LSTM): every
+    sub-sequence is masked by its own padding."""
+    ids = np.stack([_padded_ids(seed=1), _padded_ids(seed=2)], axis=1)  # (4, 2, 6)
+    inner_in = layers.Input((6,))
+    emb, lstm = layers.Embedding(10, 3, mask_zero=True), layers.LSTM(2)
+    inner = Model(inner_in, lstm(emb(inner_in)))
+    model = Sequential([layers.TimeDistributed(inner, input_shape=(2, 6))])
+    flat = ids.reshape(8, 6)
+    want = ref_rnn.lstm_forward(emb.get_weights()[0][flat], *lstm.get_weights(),
+                                mask=flat != 0)[1].reshape(4, 2, 2)
+    np.testing.assert_allclose(model.predict(ids), want, rtol=1e-5, atol=1e-6)
 
 
 def test_masking_layer_reaches_gru():
@@ -285,7 +336,63 @@ def test_dropout_only_in_training_and_fixed_across_time():
     assert 0.3 < (np.abs(m) < 1e-3).mean() < 0.7
 
 
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_lstm_recurrent_dropout_matches_reference_with_the_same_masks(implementation):
+    """Training: masks drawn once per call, fixed over time (one per gate
+    with implementation=1, shared with 2), 0 or 1 / (1 - rate); the layer
+    equals the reference run with the masks drawn from the same seed; at
+    inference nothing is dropped. The tape gradient equals the reference
+    backward with those masks."""
+    lstm = layers.LSTM(5, recurrent_dropout=0.4, return_sequences=True,
+                       implementation=implementation)
+    x = _x((6, 4, 3))
+    np.testing.assert_allclose(lstm(x), ref_rnn.lstm_forward(x, *lstm.get_weights())[0],
+                               rtol=1e-5, atol=1e-6)
+    assert lstm.uses_learning_phase
+    K.set_random_seed(3)
+    masks = lstm._recurrent_masks(6)
+    assert masks.shape == (4, 6, 5)
+    assert set(np.unique(masks)) <= {0.0, np.float32(1 / 0.6)}
+    assert 0.2 < (masks == 0).mean() < 0.6
+    if implementation == 1:
+        assert not np.array_equal(masks[0], masks[1])
+    else:
+        assert all(np.array_equal(masks[0], masks[q]) for q in range(4))
+    K.set_random_seed(3)
+    xt = K.Variable(x)
+    with K.GradientTape() as tape:
+        y = lstm(xt * 1.0, training=True)
+        loss = K.sum(K.square(y))
+    grads = tape.gradient(loss, [xt] + lstm.trainable_weights)
+    W, R, b = (w.astype(np.float64) for w in lstm.get_weights())
+    want, _, _, cache = ref_rnn.lstm_forward(x, W, R, b, recurrent_mask=masks)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-6)
+    exp = ref_rnn.lstm_backward(2 * want, None, None, cache, x, W, R)
+    for g, e in zip(grads, exp[:4]):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_recurrent_dropout_trains_and_round_trips_config():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6)).astype(np.int32)
+    y = (x[:, -1] > 10).astype(np.float32)
+    K.set_random_seed(0)
+    np.random.seed(0)
+    model = Sequential([layers.Embedding(20, 8, input_length=6),
+                        layers.LSTM(8, dropout=0.2, recurrent_dropout=0.2),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop")
+    losses = model.fit(x, y, epochs=40, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < losses[0] - 0.05, losses
+    config = model.layers[1].get_config()
+    assert config["recurrent_dropout"] == 0.2
+    assert layers.LSTM.from_config(config).recurrent_dropout == 0.2
+    p1, p2 = model.predict(x), model.predict(x)  # inference: deterministic
+    np.testing.assert_array_equal(p1, p2)
+
+
 def test_embedding_lstm_dense_trains():
+    K.set_random_seed(0)  # the initial weights: an unlucky draw learnt slower
     rng = np.random.default_rng(0)
     x = rng.integers(1, 20, (64, 6)).astype(np.int32)
     y = (x[:, -1] > 10).astype(np.float32)

@@ -328,3 +328,70 @@ def test_large_attribute_lists_are_chunked(tmp_path):
     with h5py.File(tmp_path / "a.h5", "r") as f:
         assert saving.load_attributes_from_hdf5_group(f, "layer_names") == \
             [n.decode() for n in names]
+
+
+# ---- ported from the saving2 branch ----------------------------------------------
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    """mkstemp makes 0600 files: a new file gets 0666 & ~umask, and
+    overwriting keeps the existing file's mode."""
+    import os
+    model = _mlp()
+    old = os.umask(0o022)
+    try:
+        model.save(tmp_path / "m.h5")
+        model.save_weights(tmp_path / "w.h5")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.h5").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "w.h5").stat().st_mode & 0o777 == 0o644
+    os.chmod(tmp_path / "m.h5", 0o600)
+    model.save(tmp_path / "m.h5")
+    assert (tmp_path / "m.h5").stat().st_mode & 0o777 == 0o600
+
+
+def test_missing_weight_dataset_is_reported_before_anything_is_assigned(tmp_path):
+    model = _mlp()
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        name = model.layers[-1].name
+        del f["model_weights"][name][name]["bias:0"]
+    with pytest.raises(ModelFileError, match=r"bias:0.*missing"):
+        load_model(tmp_path / "m.h5")
+    other = _mlp()
+    other.set_weights([w + 1 for w in model.get_weights()])
+    before = other.get_weights()
+    with pytest.raises(ModelFileError, match=r"bias:0.*missing"):
+        other.load_weights(tmp_path / "m.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), before))
+
+
+def test_reads_h5py2_fixed_length_byte_attributes(tmp_path):
+    """Keras 2 under h5py 2 wrote its string attributes as np.bytes_ and
+    its name lists as fixed-length 'S' arrays; h5py 3 may give str."""
+    x, y = _data()
+    model = _mlp()
+    model.compile("sgd", "categorical_crossentropy")
+    model.train_on_batch(x, y)
+    for kind in (np.bytes_, str):
+        model.save(tmp_path / "m.h5")
+        with h5py.File(tmp_path / "m.h5", "a") as f:
+            for k in ("model_config", "training_config", "keras_version", "backend"):
+                v = f.attrs[k]
+                v = v if isinstance(v, str) else bytes(v).decode()
+                f.attrs[k] = np.bytes_(v.encode()) if kind is np.bytes_ else v
+            g = f["model_weights"]
+            names = [bytes(n) for n in g.attrs["layer_names"]]
+            g.attrs["layer_names"] = np.array(names, dtype=f"S{max(map(len, names))}") \
+                if kind is np.bytes_ else np.array([n.decode() for n in names], dtype=object)
+        loaded = load_model(tmp_path / "m.h5")
+        np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+        assert loaded.train_on_batch(x, y) == model.train_on_batch(x, y)
+
+
+def test_model_from_json_errors():
+    with pytest.raises(ValueError, match="Nope.*custom_objects"):
+        model_from_json('{"class_name": "Nope", "config": {}}')
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        model_from_json("{not json")
+    with pytest.raises(TypeError, match="dictionary"):
+        model_from_config([])

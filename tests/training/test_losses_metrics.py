@@ -109,6 +109,29 @@ def test_accuracy_metrics():
                                                   y_pred, k=2), [1, 0, 0])
 
 
+@pytest.mark.parametrize("fn", [metrics.binary_accuracy, metrics.categorical_accuracy,
+                                metrics.sparse_categorical_accuracy])
+def test_accuracy_on_arrays_equals_the_backend_ops(fn):
+    # the training loop passes plain arrays (numpy fast path); symbolic
+    # and tape code passes tensors (backend ops): same values, same dtype
+    rng = np.random.default_rng(5)
+    y_pred = rng.random((64, 7), dtype=np.float32)
+    if fn is metrics.sparse_categorical_accuracy:
+        y_true = rng.integers(0, 7, (64, 1)).astype(np.float32)
+    elif fn is metrics.categorical_accuracy:
+        y_true = np.eye(7, dtype=np.float32)[rng.integers(0, 7, 64)]
+        y_true[:10] = np.eye(7, dtype=np.float32)[np.argmax(y_pred[:10], -1)]
+    else:
+        y_true = (rng.random((64, 7)) > 0.5).astype(np.float32)
+    fast = fn(y_true, y_pred)
+    with K.GradientTape():
+        slow = fn(K.constant(y_true), K.constant(y_pred))
+    slow = np.asarray(getattr(slow, "value", slow))
+    assert type(fast) is np.ndarray and fast.dtype == slow.dtype
+    np.testing.assert_array_equal(fast, slow)
+    assert 0 < fast.mean() < 1
+
+
 def test_unknown_names_list_valid_ones():
     with pytest.raises(ValueError, match="Unknown loss function: 'msee'.*mean_squared_error"):
         losses.get("msee")

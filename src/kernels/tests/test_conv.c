@@ -153,6 +153,116 @@ static void one(ck_conv_geom g, int64_t K) {
     free(dx); free(rdx); free(dW); free(rdW); free(db); free(rdb); free(ws);
 }
 
+/* Conv2DTranspose with the same geometry read backwards: xt has the
+ * conv's output shape (K channels), yt its input shape (C channels). */
+static void one_transpose(ck_conv_geom g, int64_t K) {
+    const int64_t KC = g.kh * g.kw * g.C, P = g.OH * g.OW, C = g.C;
+    const int64_t ny = g.N * g.H * g.W * C, nx = g.N * P * K, nw = KC * K;
+    float *x = ck_test_alloc(nx), *W = ck_test_alloc(nw), *b = ck_test_alloc(C);
+    float *y = ck_test_alloc(ny), *ry = ck_test_alloc(ny), *dy = ck_test_alloc(ny);
+    float *dx = ck_test_alloc(nx), *rdx = ck_test_alloc(nx);
+    float *dW = ck_test_alloc(nw), *rdW = ck_test_alloc(nw);
+    float *db = ck_test_alloc(C), *rdb = ck_test_alloc(C);
+    float *ws = ck_test_alloc(ck_conv2d_transpose_workspace_size(&g, K));
+    ck_test_fill(x, nx, 11, -1.0f, 1.0f);
+    ck_test_fill(W, nw, 12, -1.0f, 1.0f);
+    ck_test_fill(b, C, 13, -1.0f, 1.0f);
+    ck_test_fill(dy, ny, 14, -1.0f, 1.0f);
+
+    /* forward: every (output pixel of the conv, tap) scatters into y */
+    ck_conv2d_transpose_forward(y, x, W, b, &g, K, CK_ACT_LINEAR, 1.0f, ws);
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t h = 0; h < g.H; h++)
+            for (int64_t w = 0; w < g.W; w++)
+                for (int64_t c = 0; c < C; c++)
+                    ry[at(&g, n, h, w, c, g.H, g.W, C)] = b[c];
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t i = 0; i < g.kh; i++)
+                for (int64_t j = 0; j < g.kw; j++)
+                    for (int64_t c = 0; c < C; c++) {
+                        int64_t t = tap(&g, n, p / g.OW, p % g.OW, i, j, c);
+                        if (t < 0) continue;
+                        for (int64_t k = 0; k < K; k++)
+                            ry[t] += x[at(&g, n, p / g.OW, p % g.OW, k, g.OH, g.OW, K)] *
+                                     W[((i * g.kw + j) * C + c) * K + k];
+                    }
+    float worst = ck_test_max_abs_diff(y, ry, ny);
+    CK_CHECK(worst <= 1e-5f * (float)(KC * K + 1),
+             "conv2d_transpose_forward N=%ld H=%ld W=%ld cf=%ld: max diff %g",
+             (long)g.N, (long)g.H, (long)g.W, (long)g.channels_first, worst);
+
+    /* backward, accumulating onto 0.25 */
+    for (int64_t k = 0; k < nx; k++) dx[k] = rdx[k] = 0.25f;
+    for (int64_t k = 0; k < nw; k++) dW[k] = rdW[k] = 0.25f;
+    for (int64_t k = 0; k < C; k++) db[k] = rdb[k] = 0.25f;
+    ck_conv2d_transpose_backward(dx, dW, db, dy, x, W, y, &g, K, CK_ACT_LINEAR,
+                                 1.0f, ws);
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t h = 0; h < g.H; h++)
+            for (int64_t w = 0; w < g.W; w++)
+                for (int64_t c = 0; c < C; c++)
+                    rdb[c] += dy[at(&g, n, h, w, c, g.H, g.W, C)];
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t i = 0; i < g.kh; i++)
+                for (int64_t j = 0; j < g.kw; j++)
+                    for (int64_t c = 0; c < C; c++) {
+                        int64_t t = tap(&g, n, p / g.OW, p % g.OW, i, j, c);
+                        if (t < 0) continue;
+                        for (int64_t k = 0; k < K; k++) {
+                            int64_t xi = at(&g, n, p / g.OW, p % g.OW, k, g.OH, g.OW, K);
+                            int64_t wi = ((i * g.kw + j) * C + c) * K + k;
+                            rdx[xi] += dy[t] * W[wi];
+                            rdW[wi] += dy[t] * x[xi];
+                        }
+                    }
+    float tol = 1e-4f + 1e-6f * (float)(g.N * g.H * g.W + KC * K);
+    worst = ck_test_max_abs_diff(dx, rdx, nx);
+    CK_CHECK(worst <= tol, "conv2d_transpose_backward dx cf=%ld: max diff %g",
+             (long)g.channels_first, worst);
+    worst = ck_test_max_abs_diff(dW, rdW, nw);
+    CK_CHECK(worst <= tol, "conv2d_transpose_backward dW cf=%ld: max diff %g",
+             (long)g.channels_first, worst);
+    worst = ck_test_max_abs_diff(db, rdb, C);
+    CK_CHECK(worst <= tol, "conv2d_transpose_backward db cf=%ld: max diff %g",
+             (long)g.channels_first, worst);
+    ck_conv2d_transpose_backward(NULL, dW, NULL, dy, x, W, y, &g, K,
+                                 CK_ACT_LINEAR, 1.0f, ws);
+
+    /* fused activations equal linear + the activation kernels */
+    static const int acts[] = {CK_ACT_TANH, CK_ACT_SOFTMAX};
+    const int64_t last = g.channels_first ? g.W : C;
+    for (size_t a = 0; a < sizeof(acts) / sizeof(acts[0]); a++) {
+        ck_conv2d_transpose_forward(ry, x, W, b, &g, K, CK_ACT_LINEAR, 1.0f, ws);
+        ck_activation_forward(ry, ry, ny / last, last, acts[a], 1.0f);
+        ck_conv2d_transpose_forward(y, x, W, b, &g, K, acts[a], 1.0f, ws);
+        worst = ck_test_max_abs_diff(y, ry, ny);
+        CK_CHECK(worst <= 1e-6f, "conv2d_transpose_forward act=%d cf=%ld: %g",
+                 acts[a], (long)g.channels_first, worst);
+        float *dz = ck_test_alloc(ny);
+        for (int64_t k = 0; k < ny; k++) dz[k] = 0.0f;
+        ck_activation_backward(dz, dy, y, ny / last, last, acts[a], 1.0f);
+        for (int64_t k = 0; k < nx; k++) dx[k] = rdx[k] = 0.0f;
+        for (int64_t k = 0; k < nw; k++) dW[k] = rdW[k] = 0.0f;
+        for (int64_t k = 0; k < C; k++) db[k] = rdb[k] = 0.0f;
+        ck_conv2d_transpose_backward(dx, dW, db, dy, x, W, y, &g, K, acts[a],
+                                     1.0f, ws);
+        ck_conv2d_transpose_backward(rdx, rdW, rdb, dz, x, W, y, &g, K,
+                                     CK_ACT_LINEAR, 1.0f, ws);
+        worst = ck_test_max_abs_diff(dx, rdx, nx);
+        if (ck_test_max_abs_diff(dW, rdW, nw) > worst)
+            worst = ck_test_max_abs_diff(dW, rdW, nw);
+        if (ck_test_max_abs_diff(db, rdb, C) > worst)
+            worst = ck_test_max_abs_diff(db, rdb, C);
+        CK_CHECK(worst == 0.0f, "conv2d_transpose_backward act=%d cf=%ld: %g",
+                 acts[a], (long)g.channels_first, worst);
+        free(dz);
+    }
+    free(x); free(W); free(b); free(y); free(ry); free(dy); free(dx);
+    free(rdx); free(dW); free(rdW); free(db); free(rdb); free(ws);
+}
+
 void ck_test_conv(void) {
     /* N, H, W, C, OH, OW, kh, kw, sh, sw, dh, dw, pad_top, pad_left, cf; K */
     static const int64_t cases[][16] = {
@@ -177,5 +287,6 @@ void ck_test_conv(void) {
             ck_conv_geom g = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
                               v[8], v[9], v[10], v[11], v[12], v[13], cf};
             one(g, v[15]);
+            one_transpose(g, v[15]);
         }
 }

@@ -1,4 +1,4 @@
-/* GEMM on edge shapes: every transpose, padded leading dimensions, beta 0
+/* GEMM (both paths) on edge shapes: every transpose, padded leading dimensions, beta 0
  * with NaN in C (must not propagate), K = 0, sizes around panel edges. */
 #include "test_util.h"
 
@@ -31,7 +31,9 @@ static void one(int ta, int tb, int64_t M, int64_t N, int64_t K, int64_t pad,
 void ck_test_gemm(void) {
     static const int64_t sizes[][3] = {
         {1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {3, 4, 0}, {33, 65, 17},
-        {64, 64, 64}, {65, 129, 31}, {200, 70, 300}, {31, 600, 40}};
+        {64, 64, 64}, {65, 129, 31}, {200, 70, 300}, {31, 600, 40},
+        /* gemm_small.c: full and partial tiles, K at its bound and past it */
+        {6, 16, 1}, {13, 80, 512}, {11, 48, 513}, {7, 96, 200}, {32, 512, 128}};
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {

@@ -7,24 +7,28 @@ int ck_test_failures = 0;
 void ck_test_gemm(void);
 /* kernel families: one declaration each */
 void ck_test_activations(void);
+void ck_test_dropout(void);
 void ck_test_dense(void);
 void ck_test_losses(void);
 void ck_test_optimizers(void);
 void ck_test_recurrent(void);
 void ck_test_embedding(void);
 void ck_test_conv(void);
+void ck_test_depthwise(void);
 void ck_test_pool(void);
 
 static void run_all(void) {
     ck_test_gemm();
     /* kernel families: one call each */
     ck_test_activations();
+    ck_test_dropout();
     ck_test_dense();
     ck_test_losses();
     ck_test_optimizers();
     ck_test_recurrent();
     ck_test_embedding();
     ck_test_conv();
+    ck_test_depthwise();
     ck_test_pool();
 }
 

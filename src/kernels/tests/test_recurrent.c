@@ -14,6 +14,7 @@ typedef struct {
     int kind;
     int64_t N, T, C, U;
     int gb, act, ract, use_b, use_h0, use_mask, use_dhseq;
+    int use_rd; /* LSTM recurrent dropout masks */
 } rcase;
 
 static int64_t gates_of(int kind) {
@@ -21,7 +22,7 @@ static int64_t gates_of(int kind) {
 }
 
 typedef struct {
-    float *x, *W, *R, *b, *h0, *c0, *mask; /* inputs */
+    float *x, *W, *R, *b, *h0, *c0, *mask, *rd; /* inputs */
     float *hseq, *hT, *cT, *cache;         /* outputs */
     float *dhseq, *dhT, *dcT;              /* output gradients */
     float *dx, *dW, *dR, *db, *dh0, *dc0, *ws;
@@ -32,8 +33,9 @@ static void forward(const rcase *c, rbufs *B) {
     const float *m = c->use_mask ? B->mask : NULL;
     if (c->kind == K_LSTM)
         ck_lstm_forward(B->hseq, B->hT, B->cT, B->cache, B->x, B->W, B->R, b,
-                        h0, c->use_h0 ? B->c0 : NULL, m, c->N, c->T, c->C,
-                        c->U, c->gb, c->act, c->ract);
+                        h0, c->use_h0 ? B->c0 : NULL, m,
+                        c->use_rd ? B->rd : NULL, c->N, c->T, c->C, c->U,
+                        c->gb, c->act, c->ract);
     else if (c->kind == K_GRU)
         ck_gru_forward(B->hseq, B->hT, B->cache, B->x, B->W, B->R, b, h0, m,
                        c->N, c->T, c->C, c->U, c->gb, c->act, c->ract);
@@ -48,7 +50,8 @@ static void backward(const rcase *c, rbufs *B) {
     float *db = c->use_b ? B->db : NULL;
     if (c->kind == K_LSTM)
         ck_lstm_backward(B->dx, B->dW, B->dR, db, B->dh0, B->dc0, dhs, B->dhT,
-                         B->dcT, B->x, B->W, B->R, m, B->cache, c->N, c->T,
+                         B->dcT, B->x, B->W, B->R, m,
+                         c->use_rd ? B->rd : NULL, B->cache, c->N, c->T,
                          c->C, c->U, c->gb, c->act, c->ract, B->ws);
     else if (c->kind == K_GRU)
         ck_gru_backward(B->dx, B->dW, B->dR, db, B->dh0, dhs, B->dhT, B->x,
@@ -150,6 +153,7 @@ static void one(rcase c) {
     B.h0 = ck_test_alloc(N * U);
     B.c0 = ck_test_alloc(N * U);
     B.mask = ck_test_alloc(N * T);
+    B.rd = ck_test_alloc(4 * N * U);
     B.hseq = ck_test_alloc(N * T * U);
     B.hT = ck_test_alloc(N * U);
     B.cT = ck_test_alloc(N * U);
@@ -172,11 +176,15 @@ static void one(rcase c) {
     ck_test_fill(B.c0, N * U, 6, -1.0f, 1.0f);
     ck_test_fill(B.mask, N * T, 7, 0.0f, 1.0f);
     for (int64_t i = 0; i < N * T; i++) B.mask[i] = B.mask[i] > 0.3f;
+    ck_test_fill(B.rd, 4 * N * U, 11, 0.0f, 1.0f);
+    for (int64_t i = 0; i < 4 * N * U; i++) /* dropout rate 0.3 */
+        B.rd[i] = B.rd[i] > 0.3f ? 1.0f / 0.7f : 0.0f;
     ck_test_fill(B.dhseq, N * T * U, 8, -1.0f, 1.0f);
     ck_test_fill(B.dhT, N * U, 9, -1.0f, 1.0f);
     ck_test_fill(B.dcT, N * U, 10, -1.0f, 1.0f);
 
-    if (c.kind == K_LSTM && !c.use_mask && !c.gb && c.act == CK_ACT_TANH &&
+    if (c.kind == K_LSTM && !c.use_mask && !c.gb && !c.use_rd &&
+        c.act == CK_ACT_TANH &&
         c.ract == CK_ACT_SIGMOID) {
         float *hT = ck_test_alloc(N * U), *cT = ck_test_alloc(N * U);
         forward(&c, &B);
@@ -208,7 +216,7 @@ static void one(rcase c) {
             check_direction(&c, &B, B.c0, B.dc0, N * U, "c0");
     }
 
-    float *ptrs[] = {B.x, B.W, B.R, B.b, B.h0, B.c0, B.mask, B.hseq, B.hT,
+    float *ptrs[] = {B.x, B.W, B.R, B.b, B.h0, B.c0, B.mask, B.rd, B.hseq, B.hT,
                      B.cT, B.cache, B.dhseq, B.dhT, B.dcT, B.dx, B.dW, B.dR,
                      B.db, B.dh0, B.dc0, B.ws};
     for (size_t i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) free(ptrs[i]);
@@ -217,7 +225,7 @@ static void one(rcase c) {
 void ck_test_recurrent(void) {
     static const int64_t shapes[][4] = {/* N, T, C, U */
         {1, 1, 1, 1}, {2, 3, 3, 2}, {3, 1, 0, 4}, {1, 5, 2, 3},
-        {5, 4, 7, 9}, {37, 3, 5, 40}};
+        {5, 4, 7, 9}, {37, 3, 5, 40}, {64, 2, 5, 200} /* unit blocks */};
     static const int acts[][2] = {{CK_ACT_TANH, CK_ACT_SIGMOID},
                                   {CK_ACT_TANH, CK_ACT_HARD_SIGMOID},
                                   {CK_ACT_SIGMOID, CK_ACT_TANH}, /* smooth */
@@ -228,14 +236,18 @@ void ck_test_recurrent(void) {
                 rcase c = {kind, shapes[s][0], shapes[s][1], shapes[s][2],
                            shapes[s][3], variant & 1, acts[variant][0],
                            acts[variant][1], variant != 3, variant != 2,
-                           variant >= 1, variant != 1};
+                           variant >= 1, variant != 1, 0};
                 one(c);
+                if (kind == K_LSTM && (variant == 1 || variant == 2)) {
+                    c.use_rd = 1; /* with h0 (1); smooth, no h0 (2) */
+                    one(c);
+                }
             }
     /* T = 0: the final state is the initial one */
     float h0[2] = {0.5f, -1.0f}, c0[2] = {2.0f, 3.0f}, hT[2], cT[2];
     float dummy[1] = {0.0f};
     ck_lstm_forward(NULL, hT, cT, dummy, dummy, dummy, dummy, NULL, h0, c0,
-                    NULL, 1, 0, 1, 2, 0, CK_ACT_TANH, CK_ACT_SIGMOID);
+                    NULL, NULL, 1, 0, 1, 2, 0, CK_ACT_TANH, CK_ACT_SIGMOID);
     CK_CHECK(hT[0] == 0.5f && hT[1] == -1.0f && cT[0] == 2.0f && cT[1] == 3.0f,
              "lstm T=0 must return the initial state");
 }

@@ -1,0 +1,221 @@
+/*
+ * gemm_small.c: C[M,N] = alpha * op(A) @ op(B) + beta * C for the small
+ * shapes of training steps (Dense layers at batch 32-256, the recurrent
+ * product of an LSTM step), with an AVX2/FMA register-tiled micro-kernel.
+ *
+ * Why: OpenBLAS packs both operands on every call. For 128x64x64 that
+ * packing costs as much as the product (about 25 GFLOP/s where the core
+ * does 38), and an LSTM step re-packs its whole recurrent kernel every
+ * time step. Here only a K x 16 panel of B is packed (into a stack
+ * buffer, zero-padded), and reused by every 6-row tile of A, which is read
+ * in place (op(A) elements are broadcast, so A may be transposed for
+ * free).
+ *
+ * Determinism: every element of C is one FMA chain over k = 0..K-1 in
+ * order, then alpha and beta, whatever tile or block computed it; so
+ * results do not depend on the blocking or the thread count. (They differ
+ * from OpenBLAS's bits, which is why the choice between the two depends
+ * on the shape only.)
+ *
+ *   A: op(A) is [M,K]; stored [M,lda] (no trans) or [K,lda] (trans)
+ *   B: op(B) is [K,N]; stored [K,ldb] (no trans) or [N,ldb] (trans)
+ *   C: [M,ldc]. beta == 0: C is written, never read.
+ */
+#include "ck_internal.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+
+typedef struct {
+    int transa, transb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+    int by_cols;       /* 1: blocks are column ranges, 0: row ranges */
+    int64_t per_block; /* columns (multiple of NR) or rows (of MR) */
+} small_ctx;
+
+/* Bp[k, 0:16] = op(B)[k, j0:j0+nr], zero beyond nr. */
+static void pack_b(float *Bp, const small_ctx *g, int64_t j0, int64_t nr) {
+    const int64_t K = g->K;
+    if (!g->transb) {
+        for (int64_t k = 0; k < K; k++) {
+            const float *src = g->B + k * g->ldb + j0;
+            float *dst = Bp + k * NR;
+            int64_t j = 0;
+            for (; j < nr; j++) dst[j] = src[j];
+            for (; j < NR; j++) dst[j] = 0.0f;
+        }
+    } else {
+        for (int64_t j = 0; j < NR; j++) {
+            if (j < nr) {
+                const float *src = g->B + (j0 + j) * g->ldb;
+                for (int64_t k = 0; k < K; k++) Bp[k * NR + j] = src[k];
+            } else {
+                for (int64_t k = 0; k < K; k++) Bp[k * NR + j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* acc[6x16] = A6 @ Bp over k, A6 element (r, k) at A[r * sr + k * sk]. */
+__attribute__((target("avx2,fma"))) static void kernel_6x16(
+    float *out, int64_t ldo, int64_t rows, int64_t cols, int direct,
+    const float *A, int64_t sr, int64_t sk, const float *Bp, int64_t sb,
+    int64_t K, float alpha, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    const float *a0 = A, *a1 = A + sr, *a2 = A + 2 * sr, *a3 = A + 3 * sr,
+                *a4 = A + 4 * sr, *a5 = A + 5 * sr;
+    for (int64_t k = 0; k < K; k++) {
+        const __m256 b0 = _mm256_loadu_ps(Bp + k * sb);
+        const __m256 b1 = _mm256_loadu_ps(Bp + k * sb + 8);
+        const int64_t o = k * sk;
+        __m256 a;
+        a = _mm256_broadcast_ss(a0 + o);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(a1 + o);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(a2 + o);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(a3 + o);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(a4 + o);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(a5 + o);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    __m256 acc[2 * MR] = {c00, c01, c10, c11, c20, c21,
+                          c30, c31, c40, c41, c50, c51};
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    if (direct) { /* a full tile: straight into C */
+        for (int r = 0; r < MR; r++) {
+            float *c = out + r * ldo;
+            for (int h = 0; h < 2; h++) {
+                __m256 v = _mm256_mul_ps(acc[2 * r + h], va);
+                if (beta != 0.0f)
+                    v = _mm256_add_ps(v, _mm256_mul_ps(vb,
+                                                       _mm256_loadu_ps(c + 8 * h)));
+                _mm256_storeu_ps(c + 8 * h, v);
+            }
+        }
+        return;
+    }
+    float tile[MR * NR];
+    for (int r = 0; r < MR; r++) {
+        _mm256_storeu_ps(tile + r * NR, acc[2 * r]);
+        _mm256_storeu_ps(tile + r * NR + 8, acc[2 * r + 1]);
+    }
+    for (int64_t r = 0; r < rows; r++) /* same arithmetic as the direct path */
+        for (int64_t j = 0; j < cols; j++) {
+            float v = tile[r * NR + j] * alpha;
+            out[r * ldo + j] = beta == 0.0f ? v : v + beta * out[r * ldo + j];
+        }
+}
+
+/* The rectangle rows [r0, r1) x columns [c0, c1) of C. */
+static void small_rect(const small_ctx *g, int64_t r0, int64_t r1, int64_t c0,
+                       int64_t c1) {
+    const int64_t K = g->K;
+    float Bp[CK_GEMM_SMALL_MAX_K * NR];
+    float Apad[MR * CK_GEMM_SMALL_MAX_K];
+    /* op(A)[i, k] = A[i * sr + k * sk] */
+    const int64_t sr = g->transa ? 1 : g->lda, sk = g->transa ? g->lda : 1;
+    for (int64_t j0 = c0; j0 < c1; j0 += NR) {
+        int64_t nr = c1 - j0 < NR ? c1 - j0 : NR;
+        /* A full panel of an untransposed B is read in place (16 floats
+         * per row of B); the others are packed. */
+        const float *Bpanel = Bp;
+        int64_t sb = NR;
+        if (!g->transb && nr == NR) {
+            Bpanel = g->B + j0;
+            sb = g->ldb;
+        } else {
+            pack_b(Bp, g, j0, nr);
+        }
+        for (int64_t i0 = r0; i0 < r1; i0 += MR) {
+            int64_t mr = r1 - i0 < MR ? r1 - i0 : MR;
+            float *c = g->C + i0 * g->ldc + j0;
+            if (mr == MR) {
+                kernel_6x16(c, g->ldc, mr, nr, nr == NR, g->A + i0 * sr, sr,
+                            sk, Bpanel, sb, K, g->alpha, g->beta);
+            } else { /* copy the last rows, zero-padded, as [MR, K] */
+                for (int64_t r = 0; r < MR; r++)
+                    for (int64_t k = 0; k < K; k++)
+                        Apad[r * K + k] =
+                            r < mr ? g->A[(i0 + r) * sr + k * sk] : 0.0f;
+                kernel_6x16(c, g->ldc, mr, nr, 0, Apad, K, 1, Bpanel, sb, K,
+                            g->alpha, g->beta);
+            }
+        }
+    }
+}
+
+static void small_block(void *vctx, int64_t b) {
+    const small_ctx *g = (const small_ctx *)vctx;
+    int64_t extent = g->by_cols ? g->N : g->M;
+    int64_t lo = b * g->per_block;
+    int64_t hi = lo + g->per_block < extent ? lo + g->per_block : extent;
+    if (g->by_cols)
+        small_rect(g, 0, g->M, lo, hi);
+    else
+        small_rect(g, lo, hi, 0, g->N);
+}
+
+int ck_sgemm_small_available(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return known;
+}
+
+/* Blocks carry at least this many FLOPs: a pool wake-up costs a few
+ * microseconds, about 100-200 kFLOP of this kernel on one core. */
+#define CK_GEMM_SMALL_BLOCK_FLOPS (2.5e5)
+
+void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc) {
+    small_ctx g = {transa, transb, M, N, K, alpha, beta, A, B, C,
+                   lda, ldb, ldc, 0, 0};
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    int64_t want = (int64_t)(flops / CK_GEMM_SMALL_BLOCK_FLOPS);
+    int64_t col_tiles = (N + NR - 1) / NR, row_tiles = (M + MR - 1) / MR;
+    /* Column blocks pack each panel of B once in all; row blocks pack all
+     * of B once per block. So columns when there are two panels or more. */
+    g.by_cols = col_tiles >= 2;
+    int64_t tiles = g.by_cols ? col_tiles : row_tiles;
+    int64_t blocks = want < 1 ? 1 : want < tiles ? want : tiles;
+    if (blocks > 8) blocks = 8;
+    int64_t per_tiles = (tiles + blocks - 1) / blocks;
+    g.per_block = per_tiles * (g.by_cols ? NR : MR);
+    ck_parallel_for(ck_nblocks(g.by_cols ? N : M, g.per_block), small_block,
+                    &g);
+}
+
+#else /* no x86-64 vector path: ck_sgemm never takes it */
+int ck_sgemm_small_available(void) { return 0; }
+void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
+                    float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, float *C, int64_t ldc) {
+    (void)transa; (void)transb; (void)M; (void)N; (void)K; (void)alpha;
+    (void)A; (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
+}
+#endif
