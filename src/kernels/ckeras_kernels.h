@@ -299,10 +299,10 @@ void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g);
 /* Conv2D (conv.c), TensorFlow's cross-correlation:
  *   y[n,oh,ow,k] = act(b[k] + sum_{i,j,c} x[n, ih, iw, c] W[i,j,c,k])
  * W[kh,kw,C,K] (Keras layout), b[K] or NULL; y[N,OH,OW,K] (NHWC) or
- * [N,K,OH,OW] (NCHW). One parallel block per image, in tiles of images
+ * [N,K,OH,OW] (NCHW). The batch is cut into a number of image blocks
  * fixed by the shape; each image is cut into chunks of output rows whose
- * im2col fits in L2: im2col, one GEMM, then bias and activation while the
- * chunk is in cache. The activation acts on the output's last axis
+ * im2col fits in L2: im2col, GEMM, then bias and activation while the
+ * chunk is in cache (3x3 stride-1 NHWC: dx by Winograd F(2x2,3x3)). The activation acts on the output's last axis
  * (softmax: K for NHWC, OW for NCHW, as Keras 2 applies it). workspace:
  * ck_conv2d_workspace_size floats, for forward and backward alike;
  * independent of N. */
@@ -323,8 +323,8 @@ void ck_conv2d_backward(float *dx, float *dW, float *db, const float *dy,
  * g's output shape with K channels: x[N,OH,OW,K] / [N,K,OH,OW].
  * W[kh,kw,C,K] (Keras's Conv2DTranspose layout (kh, kw, filters, in)).
  *   y = act(col2im(x W^T) + b),  b[C] or NULL.
- * Activation on y's last axis, as for Conv2D. Tiles of images like
- * Conv2D (one parallel block per image), chunked by rows of x. */
+ * Activation on y's last axis, as for Conv2D. Blocks of images like
+ * Conv2D (each with its own workspace slot), chunked by rows of x. */
 int64_t ck_conv2d_transpose_workspace_size(const ck_conv_geom *g, int64_t K);
 void ck_conv2d_transpose_forward(float *y, const float *x, const float *W,
                                  const float *b, const ck_conv_geom *g,

@@ -142,7 +142,7 @@ CK_VECTOR_CLONES static void max_bwd_images(void *vctx, int64_t blk) {
     const int64_t n0 = blk * p->per_block;
     const int64_t n1 = n0 + p->per_block < g->N ? n0 + p->per_block : g->N;
     float best[CK_POOL_CHUNK];
-    int64_t arg[CK_POOL_CHUNK];  /* offset of the winning tap in the image */
+    float arg[CK_POOL_CHUNK];  /* scan index of the winning tap (exact) */
     for (int64_t n = n0; n < n1; n++) {
         const float *xn = p->in + n * img;
         float *dxn = p->out + n * img;
@@ -155,23 +155,36 @@ CK_VECTOR_CLONES static void max_bwd_images(void *vctx, int64_t blk) {
                 clip_range(ow * g->stride_w - g->pad_left, g->kw, W, &wlo, &whi);
                 for (int64_t c0 = 0; c0 < C; c0 += CK_POOL_CHUNK) {
                     const int64_t nc = C - c0 < CK_POOL_CHUNK ? C - c0 : CK_POOL_CHUNK;
-                    const int64_t off0 = (hlo * W + wlo) * C + c0;
+                    const float *x0 = xn + (hlo * W + wlo) * C + c0;
                     for (int64_t c = 0; c < nc; c++) {
-                        best[c] = xn[off0 + c];
-                        arg[c] = off0 + c;
+                        best[c] = x0[c];
+                        arg[c] = 0.0f;
                     }
+                    /* taps in scan order t = 0, 1, ...; strictly greater:
+                     * the first maximum wins (a NaN first tap wins too) */
+                    float t = 0.0f;
                     for (int64_t h = hlo; h < hhi; h++)
                         for (int64_t w = (h == hlo ? wlo + 1 : wlo); w < whi; w++) {
-                            const int64_t off = (h * W + w) * C + c0;
-                            /* strictly greater: the first maximum wins */
+                            const float *xt = xn + (h * W + w) * C + c0;
+                            t += 1.0f;
                             for (int64_t c = 0; c < nc; c++) {
-                                const float v = xn[off + c];
+                                const float v = xt[c];
                                 const int up = v > best[c];
                                 best[c] = up ? v : best[c];
-                                arg[c] = up ? off + c : arg[c];
+                                arg[c] = up ? t : arg[c];
                             }
                         }
-                    for (int64_t c = 0; c < nc; c++) dxn[arg[c]] += dy[c0 + c];
+                    /* dy to the winning tap, 0 to the others: the same
+                     * scan, a select per tap instead of a scatter (it
+                     * vectorises over channels) */
+                    t = 0.0f;
+                    for (int64_t h = hlo; h < hhi; h++)
+                        for (int64_t w = wlo; w < whi; w++, t += 1.0f) {
+                            float *d = dxn + (h * W + w) * C + c0;
+                            const float *dyc = dy + c0;
+                            for (int64_t c = 0; c < nc; c++)
+                                d[c] += arg[c] == t ? dyc[c] : 0.0f;
+                        }
                 }
             }
         }
