@@ -38,6 +38,14 @@ def _format(data_format):
     return data_format
 
 
+def _conv_operands(x, kernel, bias, strides, padding, data_format, dilation_rate):
+    """x, kernel and bias (or None) as arrays, and the geometry keywords
+    every convolution kernel binding takes."""
+    geo = dict(strides=_pair(strides), padding=padding, dilation=_pair(dilation_rate),
+               data_format=_format(data_format))
+    return array(x), array(kernel), None if bias is None else array(bias), geo
+
+
 def conv2d_bias_act(x, kernel, bias=None, strides=(1, 1), padding="valid",
                     data_format=None, dilation_rate=(1, 1), activation="linear",
                     alpha=1.0):
@@ -49,11 +57,8 @@ def conv2d_bias_act(x, kernel, bias=None, strides=(1, 1), padding="valid",
     'causal'. One C kernel forward, one backward (need_dx only when x is a
     recorded tensor).
     """
-    fmt = _format(data_format)
-    strides, dilation = _pair(strides), _pair(dilation_rate)
-    xv, W = array(x), array(kernel)
-    b = None if bias is None else array(bias)
-    geo = dict(strides=strides, padding=padding, dilation=dilation, data_format=fmt)
+    xv, W, b, geo = _conv_operands(x, kernel, bias, strides, padding, data_format,
+                                   dilation_rate)
     if W.dtype == np.float32:
         xv = _c32(xv)
         y = native.get("conv2d_forward")(xv, W, b, activation=activation, alpha=alpha,
@@ -123,11 +128,8 @@ def conv2d_transpose_bias_act(x, kernel, bias=None, output_size=None, strides=(1
     deconv_length without output_padding. One C kernel forward, one
     backward.
     """
-    fmt = _format(data_format)
-    strides, dilation = _pair(strides), _pair(dilation_rate)
-    xv, W = array(x), array(kernel)
-    b = None if bias is None else array(bias)
-    geo = dict(strides=strides, padding=padding, dilation=dilation, data_format=fmt)
+    xv, W, b, geo = _conv_operands(x, kernel, bias, strides, padding, data_format,
+                                   dilation_rate)
     if W.dtype == np.float32:
         xv = _c32(xv)
         y = native.get("conv2d_transpose_forward")(
@@ -167,11 +169,8 @@ def depthwise_conv2d_bias(x, depthwise_kernel, bias=None, strides=(1, 1),
                           padding="valid", data_format=None, dilation_rate=(1, 1)):
     """Depthwise conv plus bias: depthwise_kernel (kh, kw, C, M), bias
     (C*M,) or None; output channel c*M + m. One C kernel each way."""
-    fmt = _format(data_format)
-    geo = dict(strides=_pair(strides), padding=padding, dilation=_pair(dilation_rate),
-               data_format=fmt)
-    xv, W = array(x), array(depthwise_kernel)
-    b = None if bias is None else array(bias)
+    xv, W, b, geo = _conv_operands(x, depthwise_kernel, bias, strides, padding,
+                                   data_format, dilation_rate)
     if W.dtype == np.float32:
         xv = _c32(xv)
         y = native.get("depthwise_conv2d_forward")(xv, W, b, **geo)

@@ -4,7 +4,6 @@ respect to its input run as a forward op."""
 import numpy as np
 
 from ckeras import backend as K
-from ckeras.engine.input_spec import InputSpec
 from ckeras.layers.convolutional import Conv2D
 from ckeras.utils import conv_utils
 
@@ -62,24 +61,10 @@ class Conv2DTranspose(Conv2D):
         if len(input_shape) != 4:
             raise ValueError(f"Conv2DTranspose layer {self.name} expects inputs of rank "
                              f"4, got shape {tuple(input_shape)}")
-        input_dim = input_shape[self._channel_axis]
-        if input_dim is None:
-            raise ValueError(f"Conv2DTranspose layer {self.name}: the channel dimension "
-                             f"of the inputs should be defined, found None (input shape "
-                             f"{tuple(input_shape)})")
-        self._check_fits(self._space(input_shape))
-        shape = self.kernel_size + (self.filters, input_dim)
-        self.kernel = self.add_weight("kernel", shape,
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,),
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
-        self.input_spec = InputSpec(ndim=4, axes={self._channel_axis: input_dim})
-        self.built = True
+        super().build(input_shape)  # its compute_output_shape checks the fit
+
+    def _kernel_shape(self, input_dim):
+        return self.kernel_size + (self.filters, input_dim)
 
     def _space(self, shape):
         first = self.data_format == "channels_first"
@@ -118,7 +103,9 @@ class Conv2DTranspose(Conv2D):
         if len(input_shape) != 4:
             raise ValueError(f"Conv2DTranspose layer {self.name} expects inputs of rank "
                              f"4, got shape {input_shape}")
-        new_space = self._output_space(self._space(input_shape))
+        space = self._space(input_shape)
+        self._check_fits(space)
+        new_space = self._output_space(space)
         if self.data_format == "channels_first":
             return (input_shape[0], self.filters) + new_space
         return (input_shape[0],) + new_space + (self.filters,)

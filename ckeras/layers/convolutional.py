@@ -67,7 +67,7 @@ class _Conv(Layer):
                              "dimension of the inputs should be defined, found None "
                              f"(input shape {input_shape})")
         self.compute_output_shape(input_shape)  # a too-large kernel fails here
-        self.kernel = self.add_weight("kernel", self.kernel_size + (input_dim, self.filters),
+        self.kernel = self.add_weight("kernel", self._kernel_shape(input_dim),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -79,6 +79,9 @@ class _Conv(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2,
                                     axes={self._channel_axis: input_dim})
         self.built = True
+
+    def _kernel_shape(self, input_dim):
+        return self.kernel_size + (input_dim, self.filters)
 
     def call(self, inputs, training=None):
         act = self._kernel_act or "linear"
