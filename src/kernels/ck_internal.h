@@ -42,14 +42,36 @@ static inline int64_t ck_nblocks(int64_t n, int64_t block) {
 unsigned ck_ftz_enter(void);
 void ck_ftz_restore(unsigned saved);
 
+/* One ck_sgemm call (operands as in gemm.c's comment) cut into blocks of
+ * C: row ranges (split_rows) or column ranges, per_block rows or columns
+ * each (the last block may be shorter). gemm.c's OpenBLAS panels and
+ * gemm_small.c's micro-kernel blocks both use it. */
+typedef struct {
+    int transa, transb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int64_t lda, ldb, ldc;
+    int split_rows;
+    int64_t per_block;
+} ck_gemm_job;
+
+/* Rows or columns [*lo, *hi) of block b. */
+static inline void ck_gemm_block_range(const ck_gemm_job *g, int64_t b,
+                                       int64_t *lo, int64_t *hi) {
+    int64_t extent = g->split_rows ? g->M : g->N;
+    *lo = b * g->per_block;
+    *hi = *lo + g->per_block < extent ? *lo + g->per_block : extent;
+}
+
 /* Small GEMMs (gemm_small.c): an AVX2/FMA micro-kernel that packs only
  * K x 16 panels of B on the stack, so K is bounded. ck_sgemm picks it by
- * shape alone; ck_sgemm_small_available() is 0 without AVX2 and FMA. */
+ * shape alone; ck_sgemm_small_available() is 0 without AVX2 and FMA.
+ * ck_sgemm_small chooses g's blocks itself (split_rows, per_block). */
 #define CK_GEMM_SMALL_MAX_K 512
 int ck_sgemm_small_available(void);
-void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
-                    float alpha, const float *A, int64_t lda, const float *B,
-                    int64_t ldb, float beta, float *C, int64_t ldc);
+void ck_sgemm_small(ck_gemm_job *g);
 /* Pins the BLAS to one thread (gemm.c, the only file that knows it). */
 void ck_gemm_init_blas(void);
 

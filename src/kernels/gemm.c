@@ -104,29 +104,17 @@ static int64_t gemm_panels(double flops, int64_t extent) {
     return panels;
 }
 
-typedef struct {
-    int transa, transb;
-    int64_t M, N, K;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int64_t lda, ldb, ldc;
-    int split_rows;  /* 1: panels are row ranges of C, 0: column ranges */
-    int64_t panel;   /* rows or columns per panel */
-} gemm_ctx;
-
 static void gemm_panel(void *vctx, int64_t b) {
-    const gemm_ctx *g = (const gemm_ctx *)vctx;
-    int64_t extent = g->split_rows ? g->M : g->N;
-    int64_t lo = b * g->panel;
-    int64_t n = extent - lo < g->panel ? extent - lo : g->panel;
+    const ck_gemm_job *g = (const ck_gemm_job *)vctx;
+    int64_t lo, hi;
+    ck_gemm_block_range(g, b, &lo, &hi);
     if (g->split_rows) {
         const float *A = g->transa ? g->A + lo : g->A + lo * g->lda;
-        sgemm_call(g->transa, g->transb, n, g->N, g->K, g->alpha, A, g->lda,
-                   g->B, g->ldb, g->beta, g->C + lo * g->ldc, g->ldc);
+        sgemm_call(g->transa, g->transb, hi - lo, g->N, g->K, g->alpha, A,
+                   g->lda, g->B, g->ldb, g->beta, g->C + lo * g->ldc, g->ldc);
     } else {
         const float *B = g->transb ? g->B + lo * g->ldb : g->B + lo;
-        sgemm_call(g->transa, g->transb, g->M, n, g->K, g->alpha, g->A,
+        sgemm_call(g->transa, g->transb, g->M, hi - lo, g->K, g->alpha, g->A,
                    g->lda, B, g->ldb, g->beta, g->C + lo, g->ldc);
     }
 }
@@ -154,23 +142,22 @@ void ck_sgemm(int transa, int transb, int64_t M, int64_t N, int64_t K,
               float alpha, const float *A, int64_t lda, const float *B,
               int64_t ldb, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
+    ck_gemm_job g = {transa, transb, M, N, K, alpha, beta, A, B, C,
+                     lda, ldb, ldc, 0, 0};
     if (use_small(M, N, K, alpha)) {
-        ck_sgemm_small(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta,
-                       C, ldc);
+        ck_sgemm_small(&g);
         return;
     }
     double flops = 2.0 * (double)M * (double)N * (double)(K > 0 ? K : 1);
     int64_t row_panels = gemm_panels(flops, M);
     int64_t col_panels = gemm_panels(flops, N);
-    int split_rows = row_panels > 1 || col_panels == 1;
-    int64_t extent = split_rows ? M : N;
-    int64_t panels = split_rows ? row_panels : col_panels;
+    g.split_rows = row_panels > 1 || col_panels == 1;
+    int64_t extent = g.split_rows ? M : N;
+    int64_t panels = g.split_rows ? row_panels : col_panels;
     int64_t per = (extent + panels - 1) / panels;
-    gemm_ctx g = {transa, transb, M, N, K, alpha, beta, A, B, C,
-                  lda, ldb, ldc, split_rows,
-                  (per + CK_GEMM_PANEL_ALIGN - 1) / CK_GEMM_PANEL_ALIGN *
-                      CK_GEMM_PANEL_ALIGN};
-    ck_parallel_for(ck_nblocks(extent, g.panel), gemm_panel, &g);
+    g.per_block = (per + CK_GEMM_PANEL_ALIGN - 1) / CK_GEMM_PANEL_ALIGN *
+                  CK_GEMM_PANEL_ALIGN;
+    ck_parallel_for(ck_nblocks(extent, g.per_block), gemm_panel, &g);
 }
 
 void ck_sgemm_ref(int transa, int transb, int64_t M, int64_t N, int64_t K,

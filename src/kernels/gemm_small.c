@@ -29,19 +29,8 @@
 #define MR 6
 #define NR 16
 
-typedef struct {
-    int transa, transb;
-    int64_t M, N, K;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int64_t lda, ldb, ldc;
-    int by_cols;       /* 1: blocks are column ranges, 0: row ranges */
-    int64_t per_block; /* columns (multiple of NR) or rows (of MR) */
-} small_ctx;
-
 /* Bp[k, 0:16] = op(B)[k, j0:j0+nr], zero beyond nr. */
-static void pack_b(float *Bp, const small_ctx *g, int64_t j0, int64_t nr) {
+static void pack_b(float *Bp, const ck_gemm_job *g, int64_t j0, int64_t nr) {
     const int64_t K = g->K;
     if (!g->transb) {
         for (int64_t k = 0; k < K; k++) {
@@ -129,7 +118,7 @@ __attribute__((target("avx2,fma"))) static void kernel_6x16(
 }
 
 /* The rectangle rows [r0, r1) x columns [c0, c1) of C. */
-static void small_rect(const small_ctx *g, int64_t r0, int64_t r1, int64_t c0,
+static void small_rect(const ck_gemm_job *g, int64_t r0, int64_t r1, int64_t c0,
                        int64_t c1) {
     const int64_t K = g->K;
     float Bp[CK_GEMM_SMALL_MAX_K * NR];
@@ -167,14 +156,13 @@ static void small_rect(const small_ctx *g, int64_t r0, int64_t r1, int64_t c0,
 }
 
 static void small_block(void *vctx, int64_t b) {
-    const small_ctx *g = (const small_ctx *)vctx;
-    int64_t extent = g->by_cols ? g->N : g->M;
-    int64_t lo = b * g->per_block;
-    int64_t hi = lo + g->per_block < extent ? lo + g->per_block : extent;
-    if (g->by_cols)
-        small_rect(g, 0, g->M, lo, hi);
-    else
+    const ck_gemm_job *g = (const ck_gemm_job *)vctx;
+    int64_t lo, hi;
+    ck_gemm_block_range(g, b, &lo, &hi);
+    if (g->split_rows)
         small_rect(g, lo, hi, 0, g->N);
+    else
+        small_rect(g, 0, g->M, lo, hi);
 }
 
 int ck_sgemm_small_available(void) {
@@ -190,32 +178,23 @@ int ck_sgemm_small_available(void) {
  * microseconds, about 100-200 kFLOP of this kernel on one core. */
 #define CK_GEMM_SMALL_BLOCK_FLOPS (2.5e5)
 
-void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
-                    float alpha, const float *A, int64_t lda, const float *B,
-                    int64_t ldb, float beta, float *C, int64_t ldc) {
-    small_ctx g = {transa, transb, M, N, K, alpha, beta, A, B, C,
-                   lda, ldb, ldc, 0, 0};
-    double flops = 2.0 * (double)M * (double)N * (double)K;
+void ck_sgemm_small(ck_gemm_job *g) {
+    double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
     int64_t want = (int64_t)(flops / CK_GEMM_SMALL_BLOCK_FLOPS);
-    int64_t col_tiles = (N + NR - 1) / NR, row_tiles = (M + MR - 1) / MR;
+    int64_t col_tiles = (g->N + NR - 1) / NR, row_tiles = (g->M + MR - 1) / MR;
     /* Column blocks pack each panel of B once in all; row blocks pack all
      * of B once per block. So columns when there are two panels or more. */
-    g.by_cols = col_tiles >= 2;
-    int64_t tiles = g.by_cols ? col_tiles : row_tiles;
+    g->split_rows = col_tiles < 2;
+    int64_t tiles = g->split_rows ? row_tiles : col_tiles;
     int64_t blocks = want < 1 ? 1 : want < tiles ? want : tiles;
     if (blocks > 8) blocks = 8;
     int64_t per_tiles = (tiles + blocks - 1) / blocks;
-    g.per_block = per_tiles * (g.by_cols ? NR : MR);
-    ck_parallel_for(ck_nblocks(g.by_cols ? N : M, g.per_block), small_block,
-                    &g);
+    g->per_block = per_tiles * (g->split_rows ? MR : NR);
+    ck_parallel_for(ck_nblocks(g->split_rows ? g->M : g->N, g->per_block),
+                    small_block, g);
 }
 
 #else /* no x86-64 vector path: ck_sgemm never takes it */
 int ck_sgemm_small_available(void) { return 0; }
-void ck_sgemm_small(int transa, int transb, int64_t M, int64_t N, int64_t K,
-                    float alpha, const float *A, int64_t lda, const float *B,
-                    int64_t ldb, float beta, float *C, int64_t ldc) {
-    (void)transa; (void)transb; (void)M; (void)N; (void)K; (void)alpha;
-    (void)A; (void)lda; (void)B; (void)ldb; (void)beta; (void)C; (void)ldc;
-}
+void ck_sgemm_small(ck_gemm_job *g) { (void)g; }
 #endif
