@@ -8,7 +8,7 @@ kernels on the logits (``ckeras.engine.fast_step``); the numbers are the
 same up to float rounding.
 """
 from ckeras import backend as K
-from ckeras.utils.generic_utils import deserialize_keras_object
+from ckeras.utils.generic_utils import deserialize_loss_like
 
 
 def mean_squared_error(y_true, y_pred):
@@ -94,14 +94,7 @@ def serialize(loss):
 
 
 def deserialize(name, custom_objects=None):
-    try:
-        return deserialize_keras_object(name, module_objects=_ALL,
-                                        custom_objects=custom_objects,
-                                        printable_module_name="loss function")
-    except ValueError:
-        raise ValueError(f"Unknown loss function: {name!r}. Valid names: "
-                         f"{sorted(_ALL)}, or pass a function "
-                         "f(y_true, y_pred)") from None
+    return deserialize_loss_like(name, _ALL, custom_objects, "loss function", _ALL)
 
 
 def get(identifier):

@@ -16,7 +16,7 @@ from ckeras.losses import (KLD, MAE, MAPE, MSE, MSLE, binary_crossentropy,  # no
                            msle, poisson, sparse_categorical_crossentropy,
                            squared_hinge)
 from ckeras.losses import _ALL as _LOSSES
-from ckeras.utils.generic_utils import deserialize_keras_object
+from ckeras.utils.generic_utils import deserialize_loss_like
 
 
 def _np(x):
@@ -82,14 +82,8 @@ def serialize(metric):
 
 
 def deserialize(name, custom_objects=None):
-    try:
-        return deserialize_keras_object(name, module_objects=_ALL,
-                                        custom_objects=custom_objects,
-                                        printable_module_name="metric function")
-    except ValueError:
-        raise ValueError(f"Unknown metric function: {name!r}. Valid names: "
-                         f"{sorted(['accuracy', 'acc'] + list(_ALL))}, or pass a "
-                         "function f(y_true, y_pred)") from None
+    return deserialize_loss_like(name, _ALL, custom_objects, "metric function",
+                                 ["accuracy", "acc"] + list(_ALL))
 
 
 def get(identifier):

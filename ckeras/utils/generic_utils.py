@@ -97,3 +97,16 @@ def deserialize_keras_object(identifier, module_objects=None, custom_objects=Non
         return lookup(identifier)
     raise ValueError(f"Could not interpret serialized {printable_module_name}: "
                      f"{identifier!r}")
+
+
+def deserialize_loss_like(name, module_objects, custom_objects, kind, valid_names):
+    """A loss or metric function f(y_true, y_pred) by name (or config);
+    an unknown name raises a ValueError listing `valid_names`."""
+    try:
+        return deserialize_keras_object(name, module_objects=module_objects,
+                                        custom_objects=custom_objects,
+                                        printable_module_name=kind)
+    except ValueError:
+        raise ValueError(f"Unknown {kind}: {name!r}. Valid names: "
+                         f"{sorted(valid_names)}, or pass a function "
+                         "f(y_true, y_pred)") from None
