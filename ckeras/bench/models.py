@@ -128,6 +128,33 @@ def _ckeras_seq(w):
     return Model(inputs=[main_input, aux_input], outputs=[main_output, aux_output])
 
 
+def _fit_epochs(model, w, x, y):
+    """Seconds of each model.fit epoch after the first (warm-up) one."""
+    times = []
+    for _ in range(w["epochs"] + 1):
+        t0 = time.perf_counter()
+        model.fit(x, y, batch_size=w["batch"], epochs=1, verbose=0)
+        times.append(time.perf_counter() - t0)
+    return times[1:]
+
+
+def _torch_epochs(torch, model, opt, w, batch_loss):
+    """The plain PyTorch loop: shuffled batches, batch_loss(indices) then
+    backward and step; seconds of each epoch after the first."""
+    n, bs = w["n"], w["batch"]
+    times = []
+    model.train()
+    for _ in range(w["epochs"] + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n)
+        for i in range(0, n, bs):
+            opt.zero_grad()
+            batch_loss(perm[i:i + bs]).backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return times[1:]
+
+
 def _run_ckeras_seq(w):
     from ckeras import backend as K
     from ckeras.optimizers import RMSprop
@@ -145,12 +172,7 @@ def _run_ckeras_seq(w):
         model.compile(optimizer=RMSprop(), loss="binary_crossentropy",
                       loss_weights=[1.0, 0.2])
         inputs, targets = list(x), [y, y]
-    times = []
-    for _ in range(w["epochs"] + 1):
-        t0 = time.perf_counter()
-        model.fit(inputs, targets, batch_size=w["batch"], epochs=1, verbose=0)
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+    return _fit_epochs(model, w, inputs, targets)
 
 
 def _torch_seq(w, torch):
@@ -189,24 +211,13 @@ def _run_torch_seq(w):
     ids = torch.from_numpy((x[0] if w["seq"] == "two_input" else x).astype(np.int64))
     aux = torch.from_numpy(x[1]) if w["seq"] == "two_input" else None
     y = torch.from_numpy(y)
-    n, bs = w["n"], w["batch"]
-    times = []
-    model.train()
-    for _ in range(w["epochs"] + 1):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n)
-        for i in range(0, n, bs):
-            idx = perm[i:i + bs]
-            opt.zero_grad()
-            if aux is None:
-                loss = loss_fn(model(ids[idx]), y[idx])
-            else:
-                main, aux_out = model(ids[idx], aux[idx])
-                loss = loss_fn(main, y[idx]) + 0.2 * loss_fn(aux_out, y[idx])
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+
+    def batch_loss(idx):
+        if aux is None:
+            return loss_fn(model(ids[idx]), y[idx])
+        main, aux_out = model(ids[idx], aux[idx])
+        return loss_fn(main, y[idx]) + 0.2 * loss_fn(aux_out, y[idx])
+    return _torch_epochs(torch, model, opt, w, batch_loss)
 
 
 def _run_ckeras(w):
@@ -232,12 +243,7 @@ def _run_ckeras(w):
            else SGD(lr=0.01, momentum=0.9) if w["opt"] == "sgd_momentum"
            else RMSprop())
     model.compile(loss="categorical_crossentropy", optimizer=opt, metrics=["accuracy"])
-    times = []
-    for _ in range(w["epochs"] + 1):
-        t0 = time.perf_counter()
-        model.fit(x, y, batch_size=w["batch"], epochs=1, verbose=0)
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+    return _fit_epochs(model, w, x, y)
 
 
 def _run_torch(w):
@@ -263,20 +269,7 @@ def _run_torch(w):
     else:
         opt = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()
-    n, bs = w["n"], w["batch"]
-    times = []
-    model.train()
-    for _ in range(w["epochs"] + 1):
-        t0 = time.perf_counter()
-        perm = torch.randperm(n)
-        for i in range(0, n, bs):
-            idx = perm[i:i + bs]
-            opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - t0)
-    return times[1:]
+    return _torch_epochs(torch, model, opt, w, lambda idx: loss_fn(model(x[idx]), y[idx]))
 
 
 def _child(framework, name):
