@@ -99,7 +99,6 @@ static struct {
     uint32_t gen;         /* job generation; the futex word */
     int sleepers;         /* workers asleep (or about to be) on gen */
     int nworkers;         /* workers started in this process */
-    pid_t owner;          /* the process that started them */
 } pool;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_block; /* this thread is running a block */
@@ -175,21 +174,19 @@ static void *worker_main(void *arg) {
  * been held by a parent thread that does not exist in the child. */
 static void pool_after_fork_child(void) {
     pthread_mutex_init(&pool_lock, NULL);
-    pool.owner = 0;
+    pool.nworkers = 0;
+    pool.sleepers = 0;
+    pool.claim = ((uint64_t)pool.gen << 32) | CLOSED;
     in_block = 0;
 }
 
 /* Starts workers up to `want` (called with pool_lock held); returns how
  * many exist. */
 static int ensure_workers(int want) {
-    pid_t me = getpid();
-    if (pool.owner != me) { /* first use, or a forked child */
-        if (pool.owner == 0 && pool.nworkers == 0)
-            pthread_atfork(NULL, NULL, pool_after_fork_child);
-        pool.owner = me;
-        pool.nworkers = 0;
-        pool.sleepers = 0;
-        pool.claim = ((uint64_t)pool.gen << 32) | CLOSED;
+    static int atfork_registered = 0;
+    if (!atfork_registered) {
+        pthread_atfork(NULL, NULL, pool_after_fork_child);
+        atfork_registered = 1;
     }
     while (pool.nworkers < want) {
         pthread_t t;
