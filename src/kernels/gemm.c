@@ -14,10 +14,12 @@
  *   B: op(B) is [K,N]; stored [K,ldb] (no trans) or [N,ldb] (trans)
  *   C: [M,ldc]. beta == 0: C is written, never read.
  */
+#include <stdlib.h>
 #include <cblas.h>
 #include "ck_internal.h"
 
 void ck_gemm_init_blas(void) { scipy_openblas_set_num_threads(1); }
+
 
 /* A single row or column of C is a matrix-vector product: GEMV reads the
  * matrix once, where GEMM would first copy (pack) all of it. beta == 0
@@ -77,6 +79,33 @@ static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
                 transb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
                 (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
                 (blasint)ldc);
+}
+
+/* OpenBLAS packs operands into a buffer it maps once per thread and
+ * never pre-faults. Its AVX2 kernels prefetch a little past the packed
+ * panel they read; a page there that no call has written yet stays not
+ * present, so each such prefetch pays a failed page walk (dear on a VM),
+ * on every call, until some larger call writes that page. Measured on the
+ * 2-core dev VM (AMD EPYC): a 3200x128x512 product (an LSTM's input
+ * projection) took 43 ms on 1 thread and 24 ms on 2 before any larger
+ * product had run, 12 ms and 6.6 ms after; perf puts the stall on the
+ * instruction after `prefetcht1` in sgemm_kernel. A 400x512x128 or
+ * 512x512x512 product was enough to cure it; 8x4096x1024 and
+ * 4096x256x256 were not. So every thread that runs pool blocks first runs
+ * one CK_GEMM_WARM_M x N x K product on zeros (0.27 G multiply-adds, about
+ * 7 ms once per thread; parallel.c calls it). */
+#define CK_GEMM_WARM_M 512
+#define CK_GEMM_WARM_N 1024
+#define CK_GEMM_WARM_K 512
+
+void ck_gemm_warm_thread(void) {
+    const int64_t M = CK_GEMM_WARM_M, N = CK_GEMM_WARM_N, K = CK_GEMM_WARM_K;
+    float *a = (float *)calloc((size_t)(M * K + K * N), sizeof(float));
+    float *c = (float *)malloc((size_t)(M * N) * sizeof(float));
+    if (a && c)
+        sgemm_call(0, 0, M, N, K, 1.0f, a, K, a + M * K, N, 0.0f, c, N);
+    free(a);
+    free(c);
 }
 
 /* Panel sizing, measured on the 2-core dev machine with single-threaded
