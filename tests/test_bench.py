@@ -102,13 +102,15 @@ def test_saving_suite_quick_json():
     rows = json.loads(run_bench("saving", "--quick", "--json").stdout)
     by_name = {r["workload"]: r for r in rows}
     for name in ("h5py write", "h5py write+fsync", "h5py read", "save_model",
-                 "save_weights", "save_model no fsync", "save_weights no fsync",
+                 "save_weights", "save_model fsync_saves", "save_weights fsync_saves",
+                 "h5py write new file", "save_model new file",
                  "load_model", "load_weights"):
         r = by_name[name]
         assert r["seconds"] > 0 and math.isfinite(r["vs_h5py"]) and r["vs_h5py"] > 0, r
         assert r["baseline"] in by_name
-    assert by_name["save_model"]["baseline"] == "h5py write+fsync"
-    assert by_name["save_model no fsync"]["baseline"] == "h5py write"
+    assert by_name["save_model"]["baseline"] == "h5py write"
+    assert by_name["save_model fsync_saves"]["baseline"] == "h5py write+fsync"
+    assert by_name["save_model new file"]["baseline"] == "h5py write new file"
     for name in ("h5py read", "load_model", "load_weights"):
         r = by_name[name]
         assert r["peak_traced_x_weights"] >= 0 and r["peak_rss_growth_x_weights"] >= 0

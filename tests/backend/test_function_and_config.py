@@ -66,6 +66,7 @@ def test_config_file_created_with_defaults(tmp_path, monkeypatch):
     ('{"floatx": "int8"}', "floatx"),
     ('{"epsilon": -1}', "epsilon"),
     ('{"image_data_format": "nhwc"}', "image_data_format"),
+    ('{"fsync_saves": "yes"}', "fsync_saves"),
     ("[1, 2]", "JSON object"),
 ])
 def test_malformed_config_file_is_a_clear_error(tmp_path, monkeypatch, content, match):

@@ -1,4 +1,5 @@
-"""A killed save leaves the previous file intact; mutated files make
+"""A killed save leaves the previous file intact; the fsync_saves setting
+flushes the file before its rename and the folder after; mutated files make
 load_model raise ModelFileError only (no other exception, crash or hang)."""
 import json
 import os
@@ -10,6 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from ckeras.backend import config
+from ckeras.engine import saving
 from ckeras.layers import Dense, Dropout
 from ckeras.models import Sequential, load_model
 
@@ -62,6 +65,65 @@ def test_sigkill_during_save_leaves_a_complete_file(tmp_path):
     leftovers = [p for p in os.listdir(tmp_path) if p != "big.h5"]
     for name in leftovers:  # a killed save can leave only its own temporary
         assert name.startswith(".big.h5.") and name.endswith(".tmp")
+
+
+@pytest.mark.parametrize("save", ["save", "save_weights"])
+def test_fsync_saves_setting_flushes_file_then_folder(tmp_path, monkeypatch, save):
+    target = str(tmp_path / "m.h5")
+    calls = []
+
+    def fake_fsync(path, directory=False):
+        # the file is flushed under its temporary name, before the rename
+        calls.append((os.path.basename(path), directory, os.path.exists(target)))
+    monkeypatch.setattr(saving, "_fsync", fake_fsync)
+    model = Sequential([Dense(3, input_shape=(4,))])
+    getattr(model, save)(target)
+    assert calls == [] and os.path.exists(target)  # default: Keras' speed
+    monkeypatch.setitem(config.settings(), "fsync_saves", True)
+    os.remove(target)
+    getattr(model, save)(target)
+    (tmp_name, tmp_dir, existed), (folder, is_dir, after) = calls
+    assert tmp_name.startswith(".m.h5.") and not tmp_dir and not existed
+    assert folder == os.path.basename(str(tmp_path)) and is_dir and after
+    if save == "save":
+        loaded = load_model(target, compile=False)
+    else:
+        loaded = Sequential([Dense(3, input_shape=(4,))])
+        loaded.load_weights(target)
+    for got, want in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_replacing_save_frees_the_old_file_and_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "m.h5"
+    model = Sequential([Dense(3, input_shape=(4,))])
+    model.save(str(target))
+    old_inode = os.stat(target).st_ino
+    with open(target, "rb") as held:  # a reader of the old file keeps it
+        model.set_weights([w + 1 for w in model.get_weights()])
+        model.save(str(target))
+        saving.wait_for_replaced_files()
+        assert os.fstat(held.fileno()).st_nlink == 0  # old file: no name left
+        assert os.stat(target).st_ino != old_inode
+    assert os.listdir(tmp_path) == ["m.h5"]
+    for got, want in zip(load_model(str(target), compile=False).get_weights(),
+                         model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_failed_rename_keeps_the_old_file_and_drops_its_second_name(tmp_path,
+                                                                     monkeypatch):
+    target = tmp_path / "m.h5"
+    model = Sequential([Dense(3, input_shape=(4,))])
+    model.save(str(target))
+    before = target.read_bytes()
+
+    def failing_replace(src, dst):
+        raise OSError("disk on fire")
+    monkeypatch.setattr(saving.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        model.save(str(target))
+    assert os.listdir(tmp_path) == ["m.h5"] and target.read_bytes() == before
 
 
 def test_fuzzed_files_raise_only_model_file_error(tmp_path):
