@@ -53,7 +53,7 @@ def _model(units, layers):
 
 
 def _settle():
-    """Waits (unmeasured) for the files replaced by saves to be unlinked
+    """Waits (unmeasured) for the files replaced by saves to be freed
     and writes back every dirty page, so no workload pays for the
     write-back or the freeing of the file written before it."""
     from ckeras.engine import saving

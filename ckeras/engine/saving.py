@@ -290,51 +290,46 @@ def _fsync(path, directory=False):
 
 
 def _replace(tmp, path):
-    """os.replace(tmp, path), with the old file's blocks freed afterwards,
-    off the caller's thread.
+    """os.replace(tmp, path), with the replaced file's blocks freed
+    afterwards, off the caller's thread.
 
     Renaming over a file frees the replaced file's blocks inside the
     rename call: on the dev machine's ext4 (mounted with ``discard``) that
-    took 56 ms for a 100 MB file, half of a whole save. So the old file
-    gets a second name beside it first (a hard link, ``.<name>.*.old.tmp``);
-    the rename then only drops one of its two names, and a background
-    thread unlinks the other (a non-daemon thread: the interpreter waits
-    for it at exit). A kill before that leaves the second name, like a
-    killed save's temporary. Without a regular old file, or where hard
-    links fail, a plain os.replace."""
-    old = None
+    took 56 ms for a 100 MB file, half of a whole save. So the old file is
+    opened first: the rename then only drops its name (an open file lives
+    on, nameless), and a background thread closes it, which frees the
+    blocks (a non-daemon thread: the interpreter waits for it at exit; a
+    killed process's files are closed by the OS). Nothing new appears in
+    the folder. Without a readable regular old file, a plain os.replace."""
+    fd = None
     if os.path.isfile(path) and not os.path.islink(path):
-        old = tmp[:-len(".tmp")] + ".old.tmp"
-        try:
-            os.link(path, old)
-        except OSError:
-            old = None
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
         os.replace(tmp, path)
     except BaseException:
-        if old is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(old)
+        if fd is not None:
+            os.close(fd)
         raise
-    if old is not None:
-        t = threading.Thread(target=_unlink_quietly, args=(old,),
-                             name="ckeras-unlink-replaced")
-        _unlinking.add(t)
+    if fd is not None:
+        t = threading.Thread(target=_close_replaced, args=(fd,),
+                             name="ckeras-free-replaced")
+        _closing.add(t)
         t.start()
 
 
-_unlinking = set()  # threads of _replace still unlinking a replaced file
+_closing = set()  # threads of _replace still closing a replaced file
 
 
-def _unlink_quietly(path):
+def _close_replaced(fd):
     with contextlib.suppress(OSError):
-        os.unlink(path)
-    _unlinking.discard(threading.current_thread())
+        os.close(fd)
+    _closing.discard(threading.current_thread())
 
 
 def wait_for_replaced_files():
-    """Returns once every file replaced by a save so far is unlinked."""
-    for t in list(_unlinking):
+    """Returns once every file replaced by a save so far is freed."""
+    for t in list(_closing):
         t.join()
 
 
