@@ -302,7 +302,7 @@ void ck_col2im(float *dx, const float *dcols, const ck_conv_geom *g);
  * [N,K,OH,OW] (NCHW). The batch is cut into a number of image blocks
  * fixed by the shape; each image is cut into chunks of output rows whose
  * im2col fits in L2: im2col, GEMM, then bias and activation while the
- * chunk is in cache (3x3 stride-1 NHWC: dx by Winograd F(2x2,3x3)). The activation acts on the output's last axis
+ * chunk is in cache (3x3 stride-1 NHWC: y and dx by Winograd F(2x2,3x3)). The activation acts on the output's last axis
  * (softmax: K for NHWC, OW for NCHW, as Keras 2 applies it). workspace:
  * ck_conv2d_workspace_size floats, for forward and backward alike;
  * independent of N. */
