@@ -157,16 +157,24 @@ static inline float ck_sigmoidf(float x) {
     return ck_selectf(x >= 0.0f, 1.0f, e) / (1.0f + e);
 }
 
-/* tanh x = sign(x) tanh|x|. For |x| < 0.4, tanh|x| = -e / (2 + e) with
- * e = expm1(-2|x|) (no cancellation near 0); above, 1 - 2 / (1 + e^2|x|)
- * (e^2|x| overflowing to +inf gives exactly 1). */
+/* e^x - 1 for x <= 0 only (ck_expm1f's n <= 24 branch; x < -30 -> -1):
+ * half the work where the sign is known. */
+static inline float ck_expm1f_nonpos(float x) {
+    x = ck_selectf(x < -30.0f, -30.0f, x);
+    int32_t n;
+    float r = ck_exp_reduce(x, &n);
+    float t = ck_pow2i(n); /* n <= 0: 2^n and 2^n - 1 are exact */
+    return ck_expm1_poly(r) * t + (t - 1.0f);
+}
+
+/* tanh x = sign(x) tanh|x|, tanh|x| = -e / (2 + e) with e = expm1(-2|x|)
+ * in (-1, 0]: no cancellation near 0, and near 1 (e near -1) the quotient
+ * is within an ulp of 1 - 2 e^-2|x|; one expm1 and one division. */
 static inline float ck_tanhf(float x) {
     uint32_t sign = ck_f2u(x) & 0x80000000u;
     float ax = ck_u2f(ck_f2u(x) & 0x7fffffffu);
-    float e = ck_expm1f(-2.0f * ax);
-    float small = -e / (2.0f + e);
-    float big = 1.0f - 2.0f / (1.0f + ck_expf(2.0f * ax));
-    float t = ck_selectf(ax < 0.4f, small, big);
+    float e = ck_expm1f_nonpos(-2.0f * ax);
+    float t = (0.0f - e) / (2.0f + e); /* not -e: tanh(+0) is +0 */
     return ck_u2f(ck_f2u(t) | sign);
 }
 
