@@ -74,6 +74,5 @@ int ck_sgemm_small_available(void);
 void ck_sgemm_small(ck_gemm_job *g);
 /* Pins the BLAS to one thread (gemm.c, the only file that knows it). */
 void ck_gemm_init_blas(void);
-void ck_gemm_warm_thread(void); /* gemm.c: see there; called by the pool */
 
 #endif /* CK_INTERNAL_H */

@@ -58,6 +58,51 @@ static void sgemv_call(int transa, int transb, int64_t M, int64_t N,
     }
 }
 
+/* OpenBLAS packs operands into a buffer it maps once per thread and
+ * never pre-faults. Its AVX2 kernels prefetch a little past the packed
+ * panel they read; a page there that no call has written yet stays not
+ * present, so each such prefetch pays a failed page walk (dear on a VM),
+ * on every call, until some larger call writes that page. Measured on the
+ * 2-core dev VM (AMD EPYC): a 3200x128x512 product (an LSTM's input
+ * projection) took 43 ms on 1 thread and 24 ms on 2 before any larger
+ * product had run, 12 ms and 6.6 ms after; perf puts the stall on the
+ * instruction after `prefetcht1` in sgemm_kernel. A 400x512x128 or
+ * 512x512x512 product was enough to cure it; 8x4096x1024 and
+ * 4096x256x256 were not. So each thread's first OpenBLAS product is
+ * preceded by one CK_GEMM_WARM_M x N x K product on zeros (0.27 G
+ * multiply-adds, about 7 ms, once per thread). It runs lazily, inside a
+ * call its caller waits for: a pool worker warming up on its own while
+ * the process exits would be inside OpenBLAS when its destructor unmaps
+ * the buffers. */
+#define CK_GEMM_WARM_M 512
+#define CK_GEMM_WARM_N 1024
+#define CK_GEMM_WARM_K 512
+
+static __thread int warmed; /* this thread ran the warm-up product */
+
+static void blas_sgemm(int transa, int transb, int64_t M, int64_t N,
+                       int64_t K, float alpha, const float *A, int64_t lda,
+                       const float *B, int64_t ldb, float beta, float *C,
+                       int64_t ldc) {
+    if (!warmed) {
+        const int64_t m = CK_GEMM_WARM_M, n = CK_GEMM_WARM_N, k = CK_GEMM_WARM_K;
+        float *a = (float *)calloc((size_t)(m * k + k * n), sizeof(float));
+        float *c = (float *)malloc((size_t)(m * n) * sizeof(float));
+        warmed = 1;
+        if (a && c)
+            scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                              (blasint)m, (blasint)n, (blasint)k, 1.0f, a,
+                              (blasint)k, a + m * k, (blasint)n, 0.0f, c,
+                              (blasint)n);
+        free(a);
+        free(c);
+    }
+    scipy_cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
+                      transb ? CblasTrans : CblasNoTrans, (blasint)M,
+                      (blasint)N, (blasint)K, alpha, A, (blasint)lda, B,
+                      (blasint)ldb, beta, C, (blasint)ldc);
+}
+
 /* One BLAS call, or the degenerate cases BLAS would reject. */
 static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
                        int64_t K, float alpha, const float *A, int64_t lda,
@@ -75,37 +120,7 @@ static void sgemm_call(int transa, int transb, int64_t M, int64_t N,
                    ldc);
         return;
     }
-    scipy_cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans,
-                transb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
-                (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C,
-                (blasint)ldc);
-}
-
-/* OpenBLAS packs operands into a buffer it maps once per thread and
- * never pre-faults. Its AVX2 kernels prefetch a little past the packed
- * panel they read; a page there that no call has written yet stays not
- * present, so each such prefetch pays a failed page walk (dear on a VM),
- * on every call, until some larger call writes that page. Measured on the
- * 2-core dev VM (AMD EPYC): a 3200x128x512 product (an LSTM's input
- * projection) took 43 ms on 1 thread and 24 ms on 2 before any larger
- * product had run, 12 ms and 6.6 ms after; perf puts the stall on the
- * instruction after `prefetcht1` in sgemm_kernel. A 400x512x128 or
- * 512x512x512 product was enough to cure it; 8x4096x1024 and
- * 4096x256x256 were not. So every thread that runs pool blocks first runs
- * one CK_GEMM_WARM_M x N x K product on zeros (0.27 G multiply-adds, about
- * 7 ms once per thread; parallel.c calls it). */
-#define CK_GEMM_WARM_M 512
-#define CK_GEMM_WARM_N 1024
-#define CK_GEMM_WARM_K 512
-
-void ck_gemm_warm_thread(void) {
-    const int64_t M = CK_GEMM_WARM_M, N = CK_GEMM_WARM_N, K = CK_GEMM_WARM_K;
-    float *a = (float *)calloc((size_t)(M * K + K * N), sizeof(float));
-    float *c = (float *)malloc((size_t)(M * N) * sizeof(float));
-    if (a && c)
-        sgemm_call(0, 0, M, N, K, 1.0f, a, K, a + M * K, N, 0.0f, c, N);
-    free(a);
-    free(c);
+    blas_sgemm(transa, transb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* Panel sizing, measured on the 2-core dev machine with single-threaded

@@ -102,14 +102,6 @@ static struct {
 } pool;
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_block; /* this thread is running a block */
-static __thread int warmed;   /* ck_gemm_warm_thread ran on this thread */
-
-static void warm_this_thread(void) {
-    if (!warmed) {
-        warmed = 1;
-        ck_gemm_warm_thread();
-    }
-}
 
 static void futex_wait(uint32_t *addr, uint32_t val) {
     syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -145,7 +137,6 @@ static void run_blocks(uint32_t gen, ck_block_fn fn, void *ctx,
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg;
     ck_ftz_enter();
-    warm_this_thread();
     in_block = 1; /* a kernel called from a block runs serially */
     uint32_t seen = __atomic_load_n(&pool.gen, __ATOMIC_ACQUIRE);
     for (;;) {
@@ -185,7 +176,6 @@ static void pool_after_fork_child(void) {
     pthread_mutex_init(&pool_lock, NULL);
     pool.nworkers = 0;
     pool.sleepers = 0;
-    warmed = 0; /* OpenBLAS may give this thread a new buffer */
     pool.claim = ((uint64_t)pool.gen << 32) | CLOSED;
     in_block = 0;
 }
@@ -215,7 +205,6 @@ static int ensure_workers(int want) {
 
 void ck_parallel_for(int64_t nblocks, ck_block_fn fn, void *ctx) {
     unsigned saved = ck_ftz_enter();
-    warm_this_thread();
     int64_t nt = ck_get_num_threads();
     if (nt > nblocks) nt = nblocks;
     if (nt <= 1 || in_block || nblocks >= (int64_t)CLOSED ||
