@@ -38,6 +38,14 @@ def rmsprop(p, g, a, lr, rho=0.9, eps=1e-7):
     return new_p, new_a
 
 
+def rmsprop_rows(p, rows, g_rows, a, lr, rho=0.9, eps=1e-7):
+    """rmsprop with the dense gradient that is g_rows in the distinct
+    `rows` of the table p [V, D] and zero elsewhere; returns (new_p, new_a)."""
+    g = np.zeros(np.shape(p), np.float32)
+    g[np.asarray(rows)] = g_rows
+    return rmsprop(p, g, a, lr, rho, eps)
+
+
 def adagrad(p, g, a, lr, eps=1e-7):
     """Returns (new_p, new_a)."""
     p, g, a = _f32(p, g, a)

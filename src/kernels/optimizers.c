@@ -24,6 +24,14 @@
  * the parameter's shape. p and the state are read and written; g is only
  * read and must not alias them.
  *
+ * ck_rmsprop_update_rows is RMSprop for a table [V, D] whose gradient is
+ * zero outside some rows (an Embedding's): rowmap[r] is row r's row in the
+ * compact gradient g [rows, D], or -1 where the gradient is zero. It gives
+ * the bits of ck_rmsprop_update with the dense gradient: a used row runs
+ * the same loop; an unused one gets a = rho*a + (1-rho)*0, and p only where
+ * p - (lr*0) / (sqrt(a) + eps) is not p (sqrt(a) + eps not > 0: a NaN, or
+ * a = eps = 0), so it reads and writes a alone. Blocks own whole rows.
+ *
  * Parallelism: n is cut into ck_nblocks(n, CK_ELEMENTWISE_BLOCK) chunks on
  * the pool; each chunk owns its elements, so the result does not depend on
  * the thread count. The per-chunk loops are CK_VECTOR_CLONES functions
@@ -136,6 +144,49 @@ void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
     if (n <= 0) return;
     acc_ctx c = {p, a, g, n, lr, rho, eps};
     ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), rmsprop_block, &c);
+}
+
+/* rmsprop_loop with g = 0 (unused rows). */
+CK_VECTOR_CLONES
+static void rmsprop_zero_loop(float *restrict p, float *restrict a, int64_t n,
+                              float lr, float rho, float eps) {
+    float one_minus_rho = 1.0f - rho, gi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float ai = rho * a[i] + one_minus_rho * (gi * gi);
+        a[i] = ai;
+        float s = sqrtf(ai) + eps;
+        if (!(s > 0.0f)) p[i] = p[i] - (lr * gi) / s;
+    }
+}
+
+typedef struct {
+    float *p, *a;           /* [V, D] */
+    const float *g;         /* [rows, D] */
+    const int64_t *rowmap;  /* [V] */
+    int64_t V, D, per;      /* per: table rows per block */
+    float lr, rho, eps;
+} rows_ctx;
+
+static void rmsprop_rows_block(void *vctx, int64_t b) {
+    const rows_ctx *c = (const rows_ctx *)vctx;
+    int64_t r1 = (b + 1) * c->per < c->V ? (b + 1) * c->per : c->V;
+    for (int64_t r = b * c->per; r < r1; r++) {
+        float *p = c->p + r * c->D, *a = c->a + r * c->D;
+        int64_t j = c->rowmap[r];
+        if (j >= 0)
+            rmsprop_loop(p, a, c->g + j * c->D, c->D, c->lr, c->rho, c->eps);
+        else
+            rmsprop_zero_loop(p, a, c->D, c->lr, c->rho, c->eps);
+    }
+}
+
+void ck_rmsprop_update_rows(float *p, float *a, const float *g,
+                            const int64_t *rowmap, int64_t V, int64_t D,
+                            float lr, float rho, float eps) {
+    if (V <= 0 || D <= 0) return;
+    int64_t per = D >= CK_ELEMENTWISE_BLOCK ? 1 : CK_ELEMENTWISE_BLOCK / D;
+    rows_ctx c = {p, a, g, rowmap, V, D, per, lr, rho, eps};
+    ck_parallel_for(ck_nblocks(V, per), rmsprop_rows_block, &c);
 }
 
 CK_VECTOR_CLONES

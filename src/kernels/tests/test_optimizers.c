@@ -1,6 +1,7 @@
 /* Optimizer updates on sizes 1, 31 and one past a block, in exact-size
  * buffers, against plain scalar loops of Keras 2's formulas; two steps each
  * so the updated state is read back. Results must be bitwise equal. */
+#include <string.h>
 #include "test_util.h"
 #include "ck_internal.h"
 
@@ -158,7 +159,41 @@ static void one_size(int64_t n) {
     }
 }
 
+/* ck_rmsprop_update_rows against ck_rmsprop_update on the dense gradient
+ * (bit for bit): table [V, D], used rows every third, an unused row with
+ * a NaN accumulator and, with eps = 0, unused rows whose a is 0. */
+static void rows_case(int64_t V, int64_t D, float eps) {
+    float *p = malloc(sizeof(float) * V * D), *a = malloc(sizeof(float) * V * D);
+    float *pd = malloc(sizeof(float) * V * D), *ad = malloc(sizeof(float) * V * D);
+    float *gd = malloc(sizeof(float) * V * D), *g = malloc(sizeof(float) * V * D);
+    int64_t *rowmap = malloc(sizeof(int64_t) * V), rows = 0;
+    for (int64_t r = 0; r < V; r++) {
+        rowmap[r] = r % 3 == 1 ? rows++ : -1;
+        for (int64_t i = 0; i < D; i++) {
+            float v = (float)((r * 37 + i * 11) % 23) / 23.0f - 0.5f;
+            pd[r * D + i] = p[r * D + i] = v;
+            ad[r * D + i] = a[r * D + i] = r % 4 == 0 ? 0.0f : v * v;
+            gd[r * D + i] = rowmap[r] >= 0 ? 0.25f - v : 0.0f;
+            if (rowmap[r] >= 0) g[rowmap[r] * D + i] = gd[r * D + i];
+        }
+    }
+    if (V > 2) ad[2 * D] = a[2 * D] = (float)NAN; /* row 2 is unused */
+    for (int step = 0; step < 2; step++) {
+        ck_rmsprop_update_rows(p, a, g, rowmap, V, D, 0.01f, 0.9f, eps);
+        ck_rmsprop_update(pd, ad, gd, V * D, 0.01f, 0.9f, eps);
+    }
+    CK_CHECK(memcmp(p, pd, sizeof(float) * V * D) == 0 &&
+                 memcmp(a, ad, sizeof(float) * V * D) == 0,
+             "rmsprop rows V=%ld D=%ld eps=%g differs from dense", (long)V,
+             (long)D, (double)eps);
+    free(p); free(a); free(pd); free(ad); free(gd); free(g); free(rowmap);
+}
+
 void ck_test_optimizers(void) {
+    rows_case(1, 5, 1e-7f);
+    rows_case(10, 7, 1e-7f);
+    rows_case(9, 3, 0.0f);
+    rows_case(3000, 33, 1e-7f); /* several blocks */
     one_size(1);
     one_size(31);
     one_size(CK_ELEMENTWISE_BLOCK + 1);
