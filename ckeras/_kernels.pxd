@@ -75,9 +75,10 @@ cdef extern from "ckeras_kernels.h" nogil:
                        float lr, float momentum, int nesterov)
     void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
                            float lr, float rho, float eps)
-    void ck_rmsprop_update_rows(float *p, float *a, const float *g,
-                                const int64_t *rowmap, int64_t V, int64_t D,
-                                float lr, float rho, float eps)
+    void ck_rmsprop_update_rows(float *p, float *a, const float *values,
+                                const int64_t *rowptr, const int64_t *order,
+                                int64_t V, int64_t D, float lr, float rho,
+                                float eps)
     void ck_adagrad_update(float *p, float *a, const float *g, int64_t n,
                            float lr, float eps)
     void ck_adadelta_update(float *p, float *a, float *d, const float *g,

@@ -22,6 +22,7 @@ import numpy as np
 
 from ckeras import backend as K
 from ckeras._native import kernels
+from ckeras.backend.row_slices import RowSlices
 from ckeras.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 _f32 = np.float32
@@ -29,8 +30,8 @@ _f32 = np.float32
 
 def _grad32(g, p):
     g = getattr(g, "value", g)
-    if g is None:
-        return None
+    if g is None or type(g) is RowSlices:
+        return g
     if g.dtype != _f32 or not g.flags.c_contiguous:
         g = np.ascontiguousarray(g, dtype=_f32)
     if g.shape != p.shape:
@@ -47,6 +48,10 @@ class Optimizer:
     """
 
     _HYPER = ()  # (name, default) of hyperparameters kept as Variables
+
+    # takes RowSlices gradients (an embedding table's, from the training
+    # step) in _apply; other optimizers get them as dense arrays
+    _ROW_SLICES = False
 
     def __init__(self, **kwargs):
         allowed = {"clipnorm", "clipvalue"}
@@ -106,7 +111,10 @@ class Optimizer:
                 self.build(params)
             self._params_list = params
         grads = [_grad32(g, p.value) for g, p in zip(grads, params)]
-        if getattr(self, "clipnorm", None) or getattr(self, "clipvalue", None):
+        clip = getattr(self, "clipnorm", None) or getattr(self, "clipvalue", None)
+        if clip or not self._ROW_SLICES:
+            grads = [g.dense() if type(g) is RowSlices else g for g in grads]
+        if clip:
             grads = self._clip(grads)
         self._apply(params, grads, self._step_lr())
         self.iterations.value += 1
@@ -194,10 +202,15 @@ class RMSprop(Optimizer):
         self.weights = list(self.accumulators)
         return [a.value for a in self.accumulators]
 
+    _ROW_SLICES = True
+
     def _apply(self, params, grads, lr):
         rho = float(self.rho.value)
         for p, g, a in zip(params, grads, self._slots):
-            if g is not None:
+            if type(g) is RowSlices:  # the dense update's bits, used rows only
+                kernels.rmsprop_update_rows(p.value, g.indices, g.values, a, lr,
+                                            rho, self.epsilon)
+            elif g is not None:
                 kernels.rmsprop_update(p.value, g, a, lr, rho, self.epsilon)
 
     def get_config(self):

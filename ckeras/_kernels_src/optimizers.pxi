@@ -98,12 +98,13 @@ def rmsprop_update(p, g, a, lr, rho=0.9, eps=1e-7):
         ck_rmsprop_update(pp, pacc, pg, n, flr, frho, feps)
 
 
-def rmsprop_update_rows(p, rows, g_rows, a, lr, rho=0.9, eps=1e-7):
-    """rmsprop_update of a table p [V, D] whose gradient is zero except in
-    the distinct rows `rows` (int64 [k] in [0, V)), where it is g_rows
-    [k, D]: the bits of rmsprop_update with that dense gradient, reading
-    and writing only the accumulator a in the other rows (an Embedding's
-    step touches only the rows its batch used)."""
+def rmsprop_update_rows(p, indices, values, a, lr, rho=0.9, eps=1e-7):
+    """rmsprop_update of a table p [V, D] whose gradient is values [n, D]
+    scattered into rows indices [n] (ints in [0, V); a row named several
+    times gets the sum, in index order): the bits of rmsprop_update with
+    the dense gradient embedding_backward(values, indices, V) gives, while
+    reading and writing only the accumulator a in the rows not named (an
+    Embedding's step touches only the rows its batch used)."""
     cdef float flr = _check_nonneg(lr, "lr")
     cdef float frho = _check_decay(rho, "rho")
     cdef float feps = _check_nonneg(eps, "eps")
@@ -111,28 +112,28 @@ def rmsprop_update_rows(p, rows, g_rows, a, lr, rho=0.9, eps=1e-7):
     if pa.ndim != 2:
         raise ValueError(f"p must be a 2-D table (rows, columns), got shape {_shp(pa)}")
     cdef int64_t V = pa.shape[0], D = pa.shape[1]
-    r = np.asarray(rows)
+    r = np.asarray(indices)
     if r.ndim != 1 or r.dtype.kind not in "iu":
-        raise TypeError(f"rows must be a 1-D integer array, got {r.dtype} with "
+        raise TypeError(f"indices must be a 1-D integer array, got {r.dtype} with "
                         f"shape {r.shape}")
     if r.size and (r.min() < 0 or r.max() >= V):
-        raise ValueError(f"rows must be in [0, {V}) (p has {V} rows), got values "
+        raise ValueError(f"indices must be in [0, {V}) (p has {V} rows), got values "
                          f"in [{r.min()}, {r.max()}]")
-    cdef cnp.ndarray rowmap = np.full(V, -1, np.int64)
-    rowmap[r] = np.arange(r.size, dtype=np.int64)
-    if np.count_nonzero(rowmap >= 0) != r.size:
-        raise ValueError("rows must be distinct; sum the gradients of repeated "
-                         "rows first")
-    cdef cnp.ndarray ga = check_shape(check_in(g_rows, "g_rows"), "g_rows",
+    cdef cnp.ndarray va = check_shape(check_in(values, "values"), "values",
                                       (r.size, D))
-    check_no_alias(ga, "g_rows", pa, "p")
-    cdef cnp.ndarray aa = _opt_state(a, "a", pa, ga, [])
+    check_no_alias(va, "values", pa, "p")
+    cdef cnp.ndarray aa = _opt_state(a, "a", pa, va, [])
+    cdef cnp.ndarray order = np.ascontiguousarray(np.argsort(r, kind="stable"),
+                                                  dtype=np.int64)
+    cdef cnp.ndarray rowptr = np.zeros(V + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=V), out=rowptr[1:])
     cdef float *pp = _fptr(pa)
     cdef float *pacc = _fptr(aa)
-    cdef const float *pg = _fptr(ga)
-    cdef const int64_t *pm = <const int64_t *>cnp.PyArray_DATA(rowmap)
+    cdef const float *pv = _fptr(va)
+    cdef const int64_t *pr = <const int64_t *>cnp.PyArray_DATA(rowptr)
+    cdef const int64_t *po = <const int64_t *>cnp.PyArray_DATA(order)
     with nogil:
-        ck_rmsprop_update_rows(pp, pacc, pg, pm, V, D, flr, frho, feps)
+        ck_rmsprop_update_rows(pp, pacc, pv, pr, po, V, D, flr, frho, feps)
 
 
 def adagrad_update(p, g, a, lr, eps=1e-7):

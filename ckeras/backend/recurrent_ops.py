@@ -17,6 +17,7 @@ import numpy as np
 from ckeras.backend import native
 from ckeras.backend import tape as _tape
 from ckeras.backend.core import array, op, record
+from ckeras.backend.row_slices import RowSlices
 from ckeras.reference import embedding as _ref_emb
 from ckeras.reference import recurrent as _ref_rnn
 
@@ -45,8 +46,10 @@ def embedding_lookup(table, indices):
     iv = np.asarray(array(indices))
     if tv.dtype == _F32:
         y = native.get("embedding_forward")(iv, _f32(tv))
-        backward = lambda dy: (native.get("embedding_backward")(  # noqa: E731
-            _f32(dy), iv, tv.shape[0]), None)
+        rows = iv.reshape(-1).astype(np.int64, copy=False)
+        # the table's gradient as its rows' gradients (row_slices.py)
+        backward = lambda dy: (RowSlices(  # noqa: E731
+            rows, _f32(dy).reshape(rows.size, tv.shape[1]), tv.shape), None)
     else:
         if iv.size and (iv.min() < 0 or iv.max() >= tv.shape[0]):
             raise ValueError(f"indices must be in [0, input_dim) = [0, {tv.shape[0]}), "

@@ -15,6 +15,7 @@ None) per input.
 """
 import numpy as np
 
+from ckeras.backend.row_slices import RowSlices
 from ckeras.backend.tensor import Tensor
 
 # tapes currently recording, innermost last (module-level list: ops test it)
@@ -51,13 +52,15 @@ class GradientTape:
         self._entries.append((out, inputs, backward))
 
     def gradient(self, target, sources, output_gradient=None,
-                 unconnected_gradients="none"):
+                 unconnected_gradients="none", row_slices=False):
         """Gradients of sum(target) (or of sum(output_gradient * target))
         with respect to each source (a Tensor/Variable or list of them).
 
         Returns a list (or a single array for a single source); a source
         the target does not depend on gets None, or zeros when
-        ``unconnected_gradients='zero'``.
+        ``unconnected_gradients='zero'``. With ``row_slices=True`` (the
+        training step's optimizer), a table read only by embedding lookups
+        gets a RowSlices (row_slices.py) instead of its dense array.
         """
         if self._used and not self.persistent:
             raise RuntimeError("this GradientTape was already used; make it "
@@ -79,6 +82,8 @@ class GradientTape:
             g = grads.get(key) if key in keep else grads.pop(key, None)
             if g is None:
                 continue
+            if type(g) is RowSlices:  # a computed table: its op wants an array
+                g = g.dense()
             for x, gx in zip(inputs, backward(g)):
                 if gx is None or not isinstance(x, Tensor):
                     continue
@@ -88,6 +93,8 @@ class GradientTape:
         result = []
         for s in srcs:
             g = grads.get(id(s))
+            if type(g) is RowSlices and not row_slices:
+                g = g.dense()
             if g is not None and g.shape != s.value.shape:
                 g = np.broadcast_to(g, s.value.shape).copy()
             if g is None and unconnected_gradients == "zero":

@@ -370,7 +370,7 @@ class TrainingMixin:
                 outs = self.run_graph(xs, 1)
                 total, per_out = self._total_loss(ys, outs, sws)
             if params:
-                grads = tape.gradient(total, params)
+                grads = tape.gradient(total, params, row_slices=True)
                 self.optimizer.apply_gradients(params, grads)
         else:
             with _tape.stop_recording():

@@ -38,11 +38,12 @@ def rmsprop(p, g, a, lr, rho=0.9, eps=1e-7):
     return new_p, new_a
 
 
-def rmsprop_rows(p, rows, g_rows, a, lr, rho=0.9, eps=1e-7):
-    """rmsprop with the dense gradient that is g_rows in the distinct
-    `rows` of the table p [V, D] and zero elsewhere; returns (new_p, new_a)."""
+def rmsprop_rows(p, indices, values, a, lr, rho=0.9, eps=1e-7):
+    """rmsprop with the dense gradient that scatters values [n, D] into the
+    rows indices [n] of the table p [V, D] (repeats add up, in index order);
+    returns (new_p, new_a)."""
     g = np.zeros(np.shape(p), np.float32)
-    g[np.asarray(rows)] = g_rows
+    np.add.at(g, np.asarray(indices), np.asarray(values, np.float32))
     return rmsprop(p, g, a, lr, rho, eps)
 
 

@@ -172,13 +172,15 @@ void ck_sgd_update(float *p, float *m, const float *g, int64_t n,
 /* a = rho*a + (1-rho)*g^2; p -= lr*g/(sqrt(a)+eps) */
 void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
                        float lr, float rho, float eps);
-/* The same on a table p, a [V, D] whose gradient is zero but in some rows:
- * rowmap [V] gives row r's row of g [rows, D], or -1 (zero gradient; then
- * only a is read and written). Bits of ck_rmsprop_update with the dense
- * gradient. */
-void ck_rmsprop_update_rows(float *p, float *a, const float *g,
-                            const int64_t *rowmap, int64_t V, int64_t D,
-                            float lr, float rho, float eps);
+/* The same on a table p, a [V, D] whose gradient is a sum of rows: row
+ * r's is the sum of values[order[k]] ([n, D]) for k in [rowptr[r],
+ * rowptr[r+1]) in that order, zero for an empty range (then only a is read
+ * and written). Bits of ck_rmsprop_update with the dense gradient that
+ * ck_embedding_backward scatters from the same values in index order. */
+void ck_rmsprop_update_rows(float *p, float *a, const float *values,
+                            const int64_t *rowptr, const int64_t *order,
+                            int64_t V, int64_t D, float lr, float rho,
+                            float eps);
 /* a += g^2; p -= lr*g/(sqrt(a)+eps) */
 void ck_adagrad_update(float *p, float *a, const float *g, int64_t n,
                        float lr, float eps);

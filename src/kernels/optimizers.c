@@ -25,12 +25,14 @@
  * read and must not alias them.
  *
  * ck_rmsprop_update_rows is RMSprop for a table [V, D] whose gradient is
- * zero outside some rows (an Embedding's): rowmap[r] is row r's row in the
- * compact gradient g [rows, D], or -1 where the gradient is zero. It gives
- * the bits of ck_rmsprop_update with the dense gradient: a used row runs
- * the same loop; an unused one gets a = rho*a + (1-rho)*0, and p only where
- * p - (lr*0) / (sqrt(a) + eps) is not p (sqrt(a) + eps not > 0: a NaN, or
- * a = eps = 0), so it reads and writes a alone. Blocks own whole rows.
+ * a sum of rows (an Embedding's): row r's gradient is the sum of
+ * values[order[k]] for k in [rowptr[r], rowptr[r+1]), added in that order
+ * to 0 (in index order, as the dense scatter of embedding.c adds them), and
+ * zero when the range is empty. It gives the bits of ck_rmsprop_update
+ * with the dense gradient: a used row sums its gradient in CK_ROWS_CHUNK
+ * columns at a time on the stack and runs the same loop; an unused one gets
+ * a = rho*a + (1-rho)*0, and p only where p - (lr*0) / (sqrt(a) + eps) is
+ * not p, so it reads and writes a alone. Blocks own whole rows.
  *
  * Parallelism: n is cut into ck_nblocks(n, CK_ELEMENTWISE_BLOCK) chunks on
  * the pool; each chunk owns its elements, so the result does not depend on
@@ -146,46 +148,84 @@ void ck_rmsprop_update(float *p, float *a, const float *g, int64_t n,
     ck_parallel_for(ck_nblocks(n, CK_ELEMENTWISE_BLOCK), rmsprop_block, &c);
 }
 
-/* rmsprop_loop with g = 0 (unused rows). */
+/* rmsprop_loop with g = 0 (unused rows): a = rho*a + (1-rho)*0*0, and
+ * p - (lr*0) / s, s = sqrt(a) + eps, only where that is not p, i.e. where
+ * s > 0 fails: a NaN or negative, or (eps zero, or a denormal flushed to
+ * zero) a zero. Those are tested branch-free while a is updated (so the
+ * loop vectorizes) and fixed up in a second, rare pass. */
 CK_VECTOR_CLONES
 static void rmsprop_zero_loop(float *restrict p, float *restrict a, int64_t n,
                               float lr, float rho, float eps) {
-    float one_minus_rho = 1.0f - rho, gi = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        float ai = rho * a[i] + one_minus_rho * (gi * gi);
-        a[i] = ai;
-        float s = sqrtf(ai) + eps;
-        if (!(s > 0.0f)) p[i] = p[i] - (lr * gi) / s;
-    }
+    const float one_minus_rho = 1.0f - rho, gi = 0.0f;
+    int bad = 0;
+    if (eps > 0.0f)
+        for (int64_t i = 0; i < n; i++) {
+            float ai = rho * a[i] + one_minus_rho * (gi * gi);
+            a[i] = ai;
+            bad |= !(ai >= 0.0f);
+        }
+    else
+        for (int64_t i = 0; i < n; i++) {
+            float ai = rho * a[i] + one_minus_rho * (gi * gi);
+            a[i] = ai;
+            bad |= !(ai > 0.0f);
+        }
+    if (bad)
+        for (int64_t i = 0; i < n; i++) {
+            float s = sqrtf(a[i]) + eps;
+            if (!(s > 0.0f)) p[i] = p[i] - (lr * gi) / s;
+        }
 }
 
+#define CK_ROWS_CHUNK 256
+
 typedef struct {
-    float *p, *a;           /* [V, D] */
-    const float *g;         /* [rows, D] */
-    const int64_t *rowmap;  /* [V] */
-    int64_t V, D, per;      /* per: table rows per block */
+    float *p, *a;                  /* [V, D] */
+    const float *values;           /* [n, D] */
+    const int64_t *rowptr, *order; /* [V + 1], [n] */
+    int64_t V, D, per;             /* per: table rows per block */
     float lr, rho, eps;
 } rows_ctx;
 
-static void rmsprop_rows_block(void *vctx, int64_t b) {
-    const rows_ctx *c = (const rows_ctx *)vctx;
-    int64_t r1 = (b + 1) * c->per < c->V ? (b + 1) * c->per : c->V;
-    for (int64_t r = b * c->per; r < r1; r++) {
-        float *p = c->p + r * c->D, *a = c->a + r * c->D;
-        int64_t j = c->rowmap[r];
-        if (j >= 0)
-            rmsprop_loop(p, a, c->g + j * c->D, c->D, c->lr, c->rho, c->eps);
-        else
-            rmsprop_zero_loop(p, a, c->D, c->lr, c->rho, c->eps);
+/* acc[0..len) = sum of the rows values[order[k]] + c0, k in [k0, k1). */
+CK_VECTOR_CLONES
+static void rows_sum(float *restrict acc, const float *restrict values,
+                     const int64_t *order, int64_t k0, int64_t k1, int64_t D,
+                     int64_t c0, int64_t len) {
+    for (int64_t j = 0; j < len; j++) acc[j] = 0.0f;
+    for (int64_t k = k0; k < k1; k++) {
+        const float *v = values + order[k] * D + c0;
+        for (int64_t j = 0; j < len; j++) acc[j] += v[j];
     }
 }
 
-void ck_rmsprop_update_rows(float *p, float *a, const float *g,
-                            const int64_t *rowmap, int64_t V, int64_t D,
-                            float lr, float rho, float eps) {
+static void rmsprop_rows_block(void *vctx, int64_t b) {
+    const rows_ctx *c = (const rows_ctx *)vctx;
+    const int64_t D = c->D;
+    int64_t r1 = (b + 1) * c->per < c->V ? (b + 1) * c->per : c->V;
+    float acc[CK_ROWS_CHUNK];
+    for (int64_t r = b * c->per; r < r1; r++) {
+        float *p = c->p + r * D, *a = c->a + r * D;
+        const int64_t k0 = c->rowptr[r], k1 = c->rowptr[r + 1];
+        if (k1 <= k0) {
+            rmsprop_zero_loop(p, a, D, c->lr, c->rho, c->eps);
+            continue;
+        }
+        for (int64_t c0 = 0; c0 < D; c0 += CK_ROWS_CHUNK) {
+            const int64_t len = D - c0 < CK_ROWS_CHUNK ? D - c0 : CK_ROWS_CHUNK;
+            rows_sum(acc, c->values, c->order, k0, k1, D, c0, len);
+            rmsprop_loop(p + c0, a + c0, acc, len, c->lr, c->rho, c->eps);
+        }
+    }
+}
+
+void ck_rmsprop_update_rows(float *p, float *a, const float *values,
+                            const int64_t *rowptr, const int64_t *order,
+                            int64_t V, int64_t D, float lr, float rho,
+                            float eps) {
     if (V <= 0 || D <= 0) return;
     int64_t per = D >= CK_ELEMENTWISE_BLOCK ? 1 : CK_ELEMENTWISE_BLOCK / D;
-    rows_ctx c = {p, a, g, rowmap, V, D, per, lr, rho, eps};
+    rows_ctx c = {p, a, values, rowptr, order, V, D, per, lr, rho, eps};
     ck_parallel_for(ck_nblocks(V, per), rmsprop_rows_block, &c);
 }
 

@@ -273,27 +273,26 @@ def test_bad_parameters_raise_clear_errors(name, param, value, match):
     assert np.array_equal(p, before)  # nothing was written
 
 
-# ---- rmsprop_update_rows: a table whose gradient is zero outside some rows ----
-def _rows_case(rng, V=300, D=37, k=90):
+# ---- rmsprop_update_rows: a table whose gradient is a scatter of rows ----
+def _rows_case(rng, V=300, D=37, n=120):
     p = rng.standard_normal((V, D)).astype(np.float32)
     a = np.abs(rng.standard_normal((V, D))).astype(np.float32)
-    rows = np.sort(rng.choice(V, k, replace=False)).astype(np.int64)
-    g = rng.standard_normal((k, D)).astype(np.float32)
-    dense = np.zeros_like(p)
-    dense[rows] = g
-    return p, a, rows, g, dense
+    indices = rng.integers(0, V // 2, n)  # repeats; rows V//2.. unused
+    values = rng.standard_normal((n, D)).astype(np.float32)
+    dense = kernels.embedding_backward(values, indices, V)
+    return p, a, indices, values, dense
 
 
 @pytest.mark.parametrize("eps", [1e-7, 0.0])
 def test_rmsprop_rows_gives_the_bits_of_the_dense_update(eps):
     rng = np.random.default_rng(0)
-    p, a, rows, g, dense = _rows_case(rng)
-    unused = np.setdiff1d(np.arange(p.shape[0]), rows)
+    p, a, indices, values, dense = _rows_case(rng)
+    unused = np.setdiff1d(np.arange(p.shape[0]), indices)
     a[unused[0]] = 0.0  # with eps = 0: p - 0/0 is NaN in the dense update
     a[unused[1], 3] = np.nan
     p2, a2 = p.copy(), a.copy()
     for _ in range(2):
-        kernels.rmsprop_update_rows(p, rows, g, a, 0.01, 0.9, eps)
+        kernels.rmsprop_update_rows(p, indices, values, a, 0.01, 0.9, eps)
         kernels.rmsprop_update(p2, dense, a2, 0.01, 0.9, eps)
     np.testing.assert_array_equal(p, p2)  # NaNs in the same places too
     np.testing.assert_array_equal(a, a2)
@@ -302,23 +301,23 @@ def test_rmsprop_rows_gives_the_bits_of_the_dense_update(eps):
 
 def test_rmsprop_rows_matches_its_reference():
     rng = np.random.default_rng(3)
-    p, a, rows, g, _ = _rows_case(rng)
-    want_p, want_a = ref.rmsprop_rows(p, rows, g, a, 0.003, 0.8, 1e-6)
-    kernels.rmsprop_update_rows(p, rows, g, a, 0.003, 0.8, 1e-6)
+    p, a, indices, values, _ = _rows_case(rng, D=300)  # wider than a chunk
+    want_p, want_a = ref.rmsprop_rows(p, indices, values, a, 0.003, 0.8, 1e-6)
+    kernels.rmsprop_update_rows(p, indices, values, a, 0.003, 0.8, 1e-6)
     np.testing.assert_allclose(p, want_p, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(a, want_a, rtol=1e-6, atol=1e-7)
 
 
 def test_rmsprop_rows_does_not_depend_on_thread_count():
     rng = np.random.default_rng(1)
-    p, a, rows, g, _ = _rows_case(rng, V=5000, D=64, k=700)
+    p, a, indices, values, _ = _rows_case(rng, V=5000, D=64, n=900)
     outs = []
     old = get_num_threads()
     try:
         for threads in (1, 2, 3):
             set_num_threads(threads)
             pt, at = p.copy(), a.copy()
-            kernels.rmsprop_update_rows(pt, rows, g, at, 0.01, 0.9, 1e-7)
+            kernels.rmsprop_update_rows(pt, indices, values, at, 0.01, 0.9, 1e-7)
             outs.append((pt, at))
     finally:
         set_num_threads(old)
@@ -329,16 +328,14 @@ def test_rmsprop_rows_does_not_depend_on_thread_count():
 
 def test_rmsprop_rows_bad_input_raises_clear_errors():
     rng = np.random.default_rng(2)
-    p, a, rows, g, _ = _rows_case(rng, V=20, D=4, k=5)
-    with pytest.raises(ValueError, match=r"rows must be in \[0, 20\)"):
-        kernels.rmsprop_update_rows(p, np.array([0, 20]), g[:2], a, 0.01)
-    with pytest.raises(ValueError, match="distinct"):
-        kernels.rmsprop_update_rows(p, np.array([3, 3]), g[:2], a, 0.01)
+    p, a, indices, values, _ = _rows_case(rng, V=20, D=4, n=5)
+    with pytest.raises(ValueError, match=r"indices must be in \[0, 20\)"):
+        kernels.rmsprop_update_rows(p, np.array([0, 20]), values[:2], a, 0.01)
     with pytest.raises(TypeError, match="1-D integer"):
-        kernels.rmsprop_update_rows(p, np.array([1.0]), g[:1], a, 0.01)
-    with pytest.raises(ValueError, match="g_rows"):
-        kernels.rmsprop_update_rows(p, rows, g[:, :3], a, 0.01)
+        kernels.rmsprop_update_rows(p, np.array([1.0]), values[:1], a, 0.01)
+    with pytest.raises(ValueError, match="values"):
+        kernels.rmsprop_update_rows(p, indices, values[:, :3], a, 0.01)
     with pytest.raises(ValueError, match="2-D table"):
-        kernels.rmsprop_update_rows(p.ravel(), rows, g, a.ravel(), 0.01)
+        kernels.rmsprop_update_rows(p.ravel(), indices, values, a.ravel(), 0.01)
     with pytest.raises(ValueError, match="alias|share"):
-        kernels.rmsprop_update_rows(p, rows, g, p, 0.01)
+        kernels.rmsprop_update_rows(p, indices, values, p, 0.01)

@@ -160,40 +160,59 @@ static void one_size(int64_t n) {
 }
 
 /* ck_rmsprop_update_rows against ck_rmsprop_update on the dense gradient
- * (bit for bit): table [V, D], used rows every third, an unused row with
- * a NaN accumulator and, with eps = 0, unused rows whose a is 0. */
+ * (bit for bit): table [V, D]; n value rows scattered into every third row,
+ * some rows twice; an unused row with a NaN accumulator and, with eps = 0,
+ * unused rows whose a is 0. */
 static void rows_case(int64_t V, int64_t D, float eps) {
+    const int64_t n = V / 3 + V / 6 + 1;
     float *p = malloc(sizeof(float) * V * D), *a = malloc(sizeof(float) * V * D);
     float *pd = malloc(sizeof(float) * V * D), *ad = malloc(sizeof(float) * V * D);
-    float *gd = malloc(sizeof(float) * V * D), *g = malloc(sizeof(float) * V * D);
-    int64_t *rowmap = malloc(sizeof(int64_t) * V), rows = 0;
-    for (int64_t r = 0; r < V; r++) {
-        rowmap[r] = r % 3 == 1 ? rows++ : -1;
+    float *gd = calloc((size_t)(V * D), sizeof(float));
+    float *values = malloc(sizeof(float) * n * D);
+    int64_t *idx = malloc(sizeof(int64_t) * n), *order = malloc(sizeof(int64_t) * n);
+    int64_t *rowptr = calloc((size_t)(V + 1), sizeof(int64_t));
+    for (int64_t r = 0; r < V; r++)
         for (int64_t i = 0; i < D; i++) {
             float v = (float)((r * 37 + i * 11) % 23) / 23.0f - 0.5f;
             pd[r * D + i] = p[r * D + i] = v;
             ad[r * D + i] = a[r * D + i] = r % 4 == 0 ? 0.0f : v * v;
-            gd[r * D + i] = rowmap[r] >= 0 ? 0.25f - v : 0.0f;
-            if (rowmap[r] >= 0) g[rowmap[r] * D + i] = gd[r * D + i];
         }
+    for (int64_t k = 0; k < n; k++) { /* rows 1, 4, 7, ..., then 1, 7, ... */
+        idx[k] = k < V / 3 ? 3 * k + 1 : 6 * (k - V / 3) + 1;
+        if (idx[k] >= V) idx[k] = V - 1;
+        for (int64_t i = 0; i < D; i++) {
+            values[k * D + i] = 0.25f - (float)((k * 13 + i * 7) % 19) / 19.0f;
+            gd[idx[k] * D + i] += values[k * D + i]; /* index order */
+        }
+        rowptr[idx[k] + 1]++;
+    }
+    for (int64_t r = 0; r < V; r++) rowptr[r + 1] += rowptr[r];
+    { /* order: value rows grouped by table row, index order inside */
+        int64_t *fill = calloc((size_t)V, sizeof(int64_t));
+        for (int64_t k = 0; k < n; k++)
+            order[rowptr[idx[k]] + fill[idx[k]]++] = k;
+        free(fill);
     }
     if (V > 2) ad[2 * D] = a[2 * D] = (float)NAN; /* row 2 is unused */
     for (int step = 0; step < 2; step++) {
-        ck_rmsprop_update_rows(p, a, g, rowmap, V, D, 0.01f, 0.9f, eps);
+        ck_rmsprop_update_rows(p, a, values, rowptr, order, V, D, 0.01f, 0.9f,
+                               eps);
         ck_rmsprop_update(pd, ad, gd, V * D, 0.01f, 0.9f, eps);
     }
     CK_CHECK(memcmp(p, pd, sizeof(float) * V * D) == 0 &&
                  memcmp(a, ad, sizeof(float) * V * D) == 0,
              "rmsprop rows V=%ld D=%ld eps=%g differs from dense", (long)V,
              (long)D, (double)eps);
-    free(p); free(a); free(pd); free(ad); free(gd); free(g); free(rowmap);
+    free(p); free(a); free(pd); free(ad); free(gd); free(values);
+    free(idx); free(order); free(rowptr);
 }
 
 void ck_test_optimizers(void) {
     rows_case(1, 5, 1e-7f);
     rows_case(10, 7, 1e-7f);
     rows_case(9, 3, 0.0f);
-    rows_case(3000, 33, 1e-7f); /* several blocks */
+    rows_case(3000, 33, 1e-7f);  /* several blocks */
+    rows_case(40, 300, 1e-7f);   /* rows wider than the stack chunk */
     one_size(1);
     one_size(31);
     one_size(CK_ELEMENTWISE_BLOCK + 1);
