@@ -29,13 +29,13 @@ class RecurrentCache:
     so the backward cannot be run with a different mask or direction.
     """
     __slots__ = ("layer", "data", "mask", "shape", "go_backwards", "act",
-                 "ract", "has_bias", "rdmask")
+                 "ract", "has_bias", "rdmask", "rdcarry")
 
     def __init__(self, layer, data, mask, shape, go_backwards, act, ract,
-                 has_bias, rdmask=None):
+                 has_bias, rdmask=None, rdcarry=False):
         self.layer, self.data, self.mask, self.shape = layer, data, mask, shape
         self.go_backwards, self.act, self.ract = go_backwards, act, ract
-        self.has_bias, self.rdmask = has_bias, rdmask
+        self.has_bias, self.rdmask, self.rdcarry = has_bias, rdmask, rdcarry
 
     def __repr__(self):
         return (f"RecurrentCache({self.layer}, (N, T, C, U)={self.shape}, "
@@ -96,15 +96,15 @@ cdef cnp.ndarray _rnn_mask(object mask, int64_t N, int64_t T):
     return np.ascontiguousarray(m != 0, dtype=np.float32)
 
 
-cdef cnp.ndarray _rnn_recurrent_mask(object m, int64_t G, int64_t N,
-                                     int64_t U):
+cdef cnp.ndarray _rnn_recurrent_mask(object m, str layer, int64_t G,
+                                     int64_t N, int64_t U):
     if m is None:
         return None
     cdef cnp.ndarray a = check_in(m, "recurrent_mask", 3)
     if _shp(a) != (G, N, U):
         raise ValueError(
-            f"recurrent_mask must have shape (gates, batch, units) = ({G}, "
-            f"{N}, {U}), got {_shp(a)}")
+            f"{layer} recurrent_mask must have shape (gates, batch, units) = "
+            f"({G}, {N}, {U}), got {_shp(a)}")
     return a
 
 
@@ -112,7 +112,8 @@ cdef object _rnn_forward(str layer, object x, object kernel,
                          object recurrent_kernel, object bias, object h0,
                          object c0, object mask, bint go_backwards,
                          object activation, object recurrent_activation,
-                         object recurrent_mask=None):
+                         object recurrent_mask=None,
+                         bint recurrent_mask_carry=False):
     cdef cnp.ndarray xa = check_in(x, "x")
     N, T, C, U, w, r = _rnn_check_weights(layer, xa, kernel, recurrent_kernel)
     cdef int64_t n = N, t = T, c = C, u = U, G = _RNN_GATES[layer]
@@ -126,7 +127,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef cnp.ndarray h0a = _rnn_state(h0, "h0", n, u)
     cdef cnp.ndarray c0a = _rnn_state(c0, "c0", n, u)
     cdef cnp.ndarray m = _rnn_mask(mask, n, t)
-    cdef cnp.ndarray rd = _rnn_recurrent_mask(recurrent_mask, G, n, u)
+    cdef cnp.ndarray rd = _rnn_recurrent_mask(recurrent_mask, layer, G, n, u)
     cdef int act = _rnn_activation(activation, "activation")
     cdef int ract = CK_ACT_LINEAR
     if layer != "SimpleRNN":
@@ -155,18 +156,19 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef const float *p_m = _fptr_or_null(m)
     cdef const float *p_rd = _fptr_or_null(rd)
     cdef int gb = go_backwards, kind = _RNN_KINDS[layer]
+    cdef int carry = recurrent_mask_carry
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_forward(p_hseq, p_hT, p_cT, p_cache, p_x, p_w, p_r, p_b,
                             p_h0, p_c0, p_m, p_rd, n, t, c, u, gb, act, ract)
         elif kind == 1:
             ck_gru_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b, p_h0,
-                           p_m, n, t, c, u, gb, act, ract)
+                           p_m, p_rd, n, t, c, u, gb, act, ract, carry)
         else:
             ck_simple_rnn_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b,
-                                  p_h0, p_m, n, t, c, u, gb, act)
+                                  p_h0, p_m, p_rd, n, t, c, u, gb, act)
     saved = RecurrentCache(layer, cache, m, (N, T, C, U), bool(go_backwards),
-                           act, ract, b is not None, rd)
+                           act, ract, b is not None, rd, bool(carry))
     if layer == "LSTM":
         return hseq, hT, cT, saved
     return hseq, hT, saved
@@ -249,7 +251,7 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     cdef const float *p_cache = _fptr(<cnp.ndarray>cache.data)
     cdef float *p_ws = _fptr(ws)
     cdef int gb = cache.go_backwards, act = cache.act, ract = cache.ract
-    cdef int kind = _RNN_KINDS[layer]
+    cdef int kind = _RNN_KINDS[layer], carry = cache.rdcarry
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dc0, p_dhs,
@@ -257,12 +259,12 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
                              n, t, c, u, gb, act, ract, p_ws)
         elif kind == 1:
             ck_gru_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dhs, p_dhT, p_x,
-                            p_w, p_r, p_m, p_cache, n, t, c, u, gb, act, ract,
-                            p_ws)
+                            p_w, p_r, p_m, p_rd, p_cache, n, t, c, u, gb, act,
+                            ract, carry, p_ws)
         else:
             ck_simple_rnn_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dhs,
-                                   p_dhT, p_x, p_w, p_r, p_m, p_cache, n, t,
-                                   c, u, gb, act, p_ws)
+                                   p_dhT, p_x, p_w, p_r, p_m, p_rd, p_cache,
+                                   n, t, c, u, gb, act, p_ws)
     if layer == "LSTM":
         return dxa, dwa, dra, dba, dh0a, dc0a
     return dxa, dwa, dra, dba, dh0a
@@ -304,14 +306,21 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel,
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
                 go_backwards=False, activation="tanh",
-                recurrent_activation="hard_sigmoid"):
+                recurrent_activation="hard_sigmoid", recurrent_mask=None,
+                recurrent_mask_carry=False):
     """Keras 2 GRU (reset_after=False) over a whole sequence.
 
     Same contract as lstm_forward with 3 gates (z, r, h) and no cell
-    state. Returns (hseq (N, T, U), h_T (N, U), cache).
+    state. recurrent_mask (3, N, U) float32 or None: recurrent dropout,
+    z = ract(.. + (h * m[0]) R_z), r = ract(.. + (h * m[1]) R_r),
+    hh = act(.. + (r * (h * m[2])) R_h). recurrent_mask_carry (Keras 2.2's
+    GRUCell with implementation=2) makes the update read the masked state
+    too: h = z * (h * m[0]) + (1 - z) * hh. Returns (hseq (N, T, U), h_T
+    (N, U), cache).
     """
     return _rnn_forward("GRU", x, kernel, recurrent_kernel, bias, h0, None,
-                        mask, go_backwards, activation, recurrent_activation)
+                        mask, go_backwards, activation, recurrent_activation,
+                        recurrent_mask, recurrent_mask_carry)
 
 
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel, dx=None,
@@ -324,11 +333,15 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel, dx=None,
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
-                       mask=None, go_backwards=False, activation="tanh"):
+                       mask=None, go_backwards=False, activation="tanh",
+                       recurrent_mask=None):
     """Keras 2 SimpleRNN over a whole sequence: h = act(x W + h R + b).
-    Returns (hseq (N, T, U), h_T (N, U), cache)."""
+    recurrent_mask (1, N, U) float32 or None: recurrent dropout, the
+    product reads h * recurrent_mask[0]. Returns (hseq (N, T, U), h_T
+    (N, U), cache)."""
     return _rnn_forward("SimpleRNN", x, kernel, recurrent_kernel, bias, h0,
-                        None, mask, go_backwards, activation, None)
+                        None, mask, go_backwards, activation, None,
+                        recurrent_mask)
 
 
 def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel,

@@ -240,19 +240,6 @@ CK_VECTOR_CLONES static void lstm_bwd_units(const lstm_bwd_ctx *k,
     }
 }
 
-/* dh[:, u0:u1] += rdmask[g][:, u0:u1] * tmp[:, u0:u1]. */
-CK_VECTOR_CLONES static void lstm_bwd_mask_add(const lstm_bwd_ctx *k,
-                                               int64_t g, int64_t u0,
-                                               int64_t u1) {
-    const int64_t U = k->U;
-    for (int64_t n = 0; n < k->N; n++) {
-        float *dh = k->dh + n * U + u0;
-        const float *t = k->tmp + n * U + u0;
-        const float *m = k->rdmask + (g * k->N + n) * U + u0;
-        for (int64_t j = 0; j < u1 - u0; j++) dh[j] += m[j] * t[j];
-    }
-}
-
 static void lstm_bwd_block(void *vctx, int64_t blk) {
     const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
@@ -269,7 +256,8 @@ static void lstm_bwd_block(void *vctx, int64_t blk) {
             ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
                      k->dz + k->tafter * 4 * U + g * U, T * 4 * U,
                      k->R + u0 * 4 * U + g * U, 4 * U, 0.0f, k->tmp + u0, U);
-            lstm_bwd_mask_add(k, g, u0, u1);
+            ck_rnn_mask_add(k->dh, k->tmp, k->rdmask + g * k->N * U, k->N,
+                            U, u0, u1);
         }
     if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
@@ -316,11 +304,7 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
             ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U,
                      dz, 4 * U, 1.0f, dR, 4 * U);
         for (int64_t g = 0; rdmask && g < 4; g++) {
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t t = 0; t < T; t++)
-                    for (int64_t j = 0; j < U; j++)
-                        hmt[(n * T + t) * U + j] = hprev[(n * T + t) * U + j] *
-                                                  rdmask[(g * N + n) * U + j];
+            ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
             ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
                      dz + g * U, 4 * U, 1.0f, dR + g * U, 4 * U);
         }
