@@ -80,9 +80,11 @@ def _time_slice(x, index):
 
 
 def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
-               go_backwards, activation, recurrent_activation, recurrent_mask=None):
+               go_backwards, activation, recurrent_activation, recurrent_mask=None,
+               recurrent_mask_carry=False):
     """Runs one recurrent op; returns [hseq, *final_states] (recorded).
-    recurrent_mask (LSTM only): constant (4, N, U) recurrent dropout masks."""
+    recurrent_mask: constant (G, N, U) recurrent dropout masks or None;
+    recurrent_mask_carry (GRU only): the update reads the masked state."""
     xv, W, R, b = _val(x), _val(kernel), _val(recurrent_kernel), _val(bias)
     sv = [_val(s) for s in states]
     n_states = len(states)
@@ -107,6 +109,8 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
     if recurrent_mask is not None:
         rd = np.asarray(array(recurrent_mask))
         extra["recurrent_mask"] = _f32(rd) if fast else rd
+        if recurrent_mask_carry:
+            extra["recurrent_mask_carry"] = True
     outs = fwd(xv, W, R, b, *sv, mask=m, go_backwards=go_backwards,
                activation=acts[0], **extra)
     results, cache = list(outs[:-1]), outs[-1]
@@ -148,17 +152,24 @@ def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid",
-        reset_after=False):
+        reset_after=False, recurrent_mask=None, recurrent_mask_carry=False):
     """Keras 2 GRU (gates z, r, h). Returns (hseq, h_T).
 
     reset_after=False (Keras 2.0 form, the C kernel): bias (3U,).
     reset_after=True (Keras 2.2 / CuDNN form, ``_gru_reset_after``): bias
-    (2, 3U), row 0 for the inputs, row 1 for the recurrent product."""
+    (2, 3U), row 0 for the inputs, row 1 for the recurrent product.
+    recurrent_mask (3, N, U) or None: recurrent dropout (a constant: no
+    gradient), gate q's recurrent product reads h * recurrent_mask[q]
+    (reset_after=False: (r * (h * m_h)) R_h; True: r * ((h * m_h) R_h +
+    b_rec_h)). recurrent_mask_carry: the update reads the masked state too,
+    h = z * (h * m_z) + (1 - z) * hh (Keras 2.2's implementation=2)."""
     if reset_after:
         return _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask,
-                                go_backwards, activation, recurrent_activation)
+                                go_backwards, activation, recurrent_activation,
+                                recurrent_mask, recurrent_mask_carry)
     return tuple(_recurrent("gru", x, kernel, recurrent_kernel, bias, [h0], mask,
-                            go_backwards, activation, recurrent_activation))
+                            go_backwards, activation, recurrent_activation,
+                            recurrent_mask, recurrent_mask_carry))
 
 
 # ---- GRU, reset_after=True: numpy steps, GEMMs on ckeras's sgemm -----------------
@@ -174,7 +185,8 @@ def _matmul(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
 
 
 def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
-                     activation, recurrent_activation):
+                     activation, recurrent_activation, recurrent_mask=None,
+                     recurrent_mask_carry=False):
     """The reset_after=True GRU over a whole sequence, one recorded op.
 
     Forward (per step t, gates z, r, h; xg for all t in one GEMM first):
@@ -182,9 +194,12 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
         inner = h_prev R + b_rec           (N, 3U)
         z = ract(xg_z + inner_z);  r = ract(xg_r + inner_r)
         hh = act(xg_h + r * inner_h);  h = z * h_prev + (1 - z) * hh
-    A masked step keeps h. float32 runs its GEMMs on ckeras's sgemm, other
-    dtypes in float64 with numpy (the gradient checks run this same code);
-    ``reference.recurrent.gru_reset_after_*`` is the per-step oracle.
+    With recurrent dropout masks m (3, N, U): inner_q = (h_prev * m_q) R_q +
+    b_rec_q, one GEMM per gate; with recurrent_mask_carry the update reads
+    h_prev * m_z. A masked step keeps h. float32 runs its GEMMs on ckeras's
+    sgemm, other dtypes in float64 with numpy (the gradient checks run this
+    same code); ``reference.recurrent.gru_reset_after_*`` is the per-step
+    oracle.
     """
     from ckeras.reference.recurrent import ACTIVATIONS
     xv, W, R, b, hv = (_val(v) for v in (x, kernel, recurrent_kernel, bias, h0))
@@ -209,6 +224,14 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
     ract, dract = ACTIVATIONS[recurrent_activation]
     keep = None if mask is None else np.asarray(array(mask)) != 0  # (N, T)
     times = range(T - 1, -1, -1) if go_backwards else range(T)
+    rd = None
+    if recurrent_mask is not None:
+        rd = np.ascontiguousarray(array(recurrent_mask), dtype=dt)
+        if rd.shape != (3, N, U):
+            raise ValueError(f"gru(reset_after=True) recurrent_mask must have shape "
+                             f"(gates, batch, units) = (3, {N}, {U}), got {rd.shape}")
+    mc = rd[0] if rd is not None and recurrent_mask_carry else None  # carry mask
+    beta = 1.0 if b is not None else 0.0
 
     xg = _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
     if b is not None:
@@ -221,12 +244,17 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
     for s, t in enumerate(times):
         if b is not None:
             inner[...] = b[1]
-        _matmul(h, R, inner, beta=1.0 if b is not None else 0.0)  # h R + b_rec
+        if rd is None:
+            _matmul(h, R, inner, beta=beta)  # h R + b_rec
+        else:  # (h * m_q) R_q + b_rec_q, gate by gate
+            for q in range(3):
+                cols = slice(q * U, (q + 1) * U)
+                _matmul(h * rd[q], R[:, cols], inner[:, cols], beta=beta)
         zr = ract(xg[:, t, :2 * U] + inner[:, :2 * U])  # z and r at once
         z, r = zr[:, :U], zr[:, U:]
         hh = act(xg[:, t, 2 * U:] + r * inner[:, 2 * U:])
         h_prev[s], zs[s], rs[s], hhs[s], inner_hs[s] = h, z, r, hh, inner[:, 2 * U:]
-        h_new = hh + z * (h - hh)
+        h_new = hh + z * ((h if mc is None else h * mc) - hh)
         h = h_new if keep is None else np.where(keep[:, t:t + 1], h_new, h)
         hseq[:, s] = h
     results = [hseq.astype(out_dtype, copy=False), h.astype(out_dtype, copy=False)]
@@ -242,8 +270,9 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
             t = times[s]
             dh += dy[:, s]
             z, r, hh = zs[s], rs[s], hhs[s]
-            # h = z * h_prev + (1 - z) * hh  (a masked row computed nothing)
-            dzz = dh * (h_prev[s] - hh) * dract(z)
+            hc = h_prev[s] if mc is None else h_prev[s] * mc  # what the carry read
+            # h = z * hc + (1 - z) * hh  (a masked row computed nothing)
+            dzz = dh * (hc - hh) * dract(z)
             dzh = dh * (1 - z) * dact(hh)
             if keep is not None:
                 k = keep[:, t:t + 1]
@@ -253,13 +282,27 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
             dxg[:, t, :U], dxg[:, t, U:2 * U], dxg[:, t, 2 * U:] = dzz, dzr, dzh
             dinner[s, :, :U], dinner[s, :, U:2 * U] = dzz, dzr
             dinner[s, :, 2 * U:] = dzh * r
-            # dh_prev: through z * h_prev (all of dh on a masked row) and h R
-            dh = dh * (z if keep is None else np.where(k, z, 1))
-            _matmul(dinner[s], R, dh, trans_b=True, beta=1.0)
+            # dh_prev: through the carry (all of dh on a masked row) and the
+            # products, inner_q = (h_prev * m_q) R_q + b_rec_q
+            zc = z if mc is None else z * mc
+            dh = dh * (zc if keep is None else np.where(k, zc, 1))
+            if rd is None:
+                _matmul(dinner[s], R, dh, trans_b=True, beta=1.0)
+            else:
+                for q in range(3):
+                    cols = slice(q * U, (q + 1) * U)
+                    dh += rd[q] * _matmul(dinner[s][:, cols], R[:, cols], trans_b=True)
         dxg2, dinner2 = dxg.reshape(N * T, 3 * U), dinner.reshape(T * N, 3 * U)
         dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
         dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
-        dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
+        if rd is None:
+            dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
+        else:  # dR_q = sum over steps of (h_prev * m_q)^T dinner_q
+            dR = np.empty((U, 3 * U), dt)
+            for q in range(3):
+                cols = slice(q * U, (q + 1) * U)
+                _matmul((h_prev * rd[q]).reshape(T * N, U), dinner2[:, cols],
+                        dR[:, cols], trans_a=True)
         db = None if b is None else np.stack([dxg2.sum(axis=0), dinner2.sum(axis=0)])
         return tuple(None if g is None else g.astype(out_dtype, copy=False)
                      for g in (dx, dW, dR, db, dh))
@@ -269,7 +312,9 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
-               go_backwards=False, activation="tanh"):
-    """h_t = act(x_t W + h_{t-1} R + b). Returns (hseq, h_T)."""
+               go_backwards=False, activation="tanh", recurrent_mask=None):
+    """h_t = act(x_t W + h_{t-1} R + b). Returns (hseq, h_T).
+    recurrent_mask (1, N, U) or None: recurrent dropout, the product reads
+    h_{t-1} * recurrent_mask[0] (a constant: no gradient)."""
     return tuple(_recurrent("simple_rnn", x, kernel, recurrent_kernel, bias, [h0],
-                            mask, go_backwards, activation, None))
+                            mask, go_backwards, activation, None, recurrent_mask))

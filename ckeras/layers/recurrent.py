@@ -35,7 +35,6 @@ class Recurrent(Layer):
     _STATES = 1
     _OP = None  # the backend op: K.simple_rnn, K.gru or K.lstm
     _produces_mask = False  # it only passes an input mask through
-    _RECURRENT_DROPOUT = False  # the kernel takes recurrent dropout masks
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -84,11 +83,6 @@ class Recurrent(Layer):
         if not 0. <= recurrent_dropout < 1.:
             raise ValueError(f"{kind} layer {self.name}: recurrent_dropout must be in "
                              f"[0, 1), got {recurrent_dropout!r}")
-        if recurrent_dropout and not self._RECURRENT_DROPOUT:
-            raise NotImplementedError(
-                f"{kind} layer {self.name}: recurrent_dropout={recurrent_dropout} is not "
-                f"supported yet by ckeras's fused {kind} kernel (LSTM supports it); use "
-                "recurrent_dropout=0. (dropout= on the inputs is supported)")
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = return_sequences
@@ -253,10 +247,14 @@ class Recurrent(Layer):
             kw["recurrent_activation"] = activations.kernel_name(self.recurrent_activation)
         if self.recurrent_dropout > 0 and training:
             batch = np.shape(getattr(x, "value", x))[0]
-            kw["recurrent_mask"] = self._recurrent_masks(batch)
+            kw.update(self._recurrent_dropout_kwargs(batch))
         kw.update(self._op_kwargs())
         return type(self)._OP(x, self.kernel, self.recurrent_kernel, self.bias,
                               *states, **kw)
+
+    def _recurrent_dropout_kwargs(self, batch):
+        """The sequence op's recurrent dropout keywords for one call."""
+        return {"recurrent_mask": self._recurrent_masks(batch)}
 
     def _op_kwargs(self):
         """Layer-specific keywords of the sequence op (GRU's reset_after)."""
@@ -333,6 +331,12 @@ class GRU(Recurrent):
     inputs, row 1 for the recurrent product:
     ``hh = act(x W_h + b_in_h + r * (h R_h + b_rec_h))``; it runs as a
     numpy op (``K.gru(..., reset_after=True)``).
+
+    recurrent_dropout follows Keras 2.2.4's GRUCell: implementation=1 draws
+    one mask per gate (z, r, h), each applied to the state before that
+    gate's recurrent product; implementation=2 shares one mask, and (as
+    its ``h_tm1 *= rec_dp_mask[0]`` rebinds the state) the update
+    ``h = z * h_tm1 + (1 - z) * hh`` reads the masked state too.
     """
 
     _GATES, _STATES, _OP = 3, 1, staticmethod(K.gru)
@@ -347,6 +351,12 @@ class GRU(Recurrent):
     def _op_kwargs(self):
         return {"reset_after": True} if self.reset_after else {}
 
+    def _recurrent_dropout_kwargs(self, batch):
+        kw = super()._recurrent_dropout_kwargs(batch)
+        if self.implementation != 1:
+            kw["recurrent_mask_carry"] = True
+        return kw
+
     def get_config(self):
         config = super().get_config()
         config["reset_after"] = self.reset_after
@@ -359,7 +369,6 @@ class LSTM(Recurrent):
     initialization (Jozefowicz et al.)."""
 
     _GATES, _STATES, _OP = 4, 2, staticmethod(K.lstm)
-    _RECURRENT_DROPOUT = True
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)

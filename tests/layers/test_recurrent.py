@@ -98,11 +98,12 @@ def test_keras1_style_input_dim_and_length_kwargs():
     assert rnn.batch_input_shape == (None, None, 4)
 
 
-def test_recurrent_dropout_and_custom_activation_are_clear_errors():
-    with pytest.raises(NotImplementedError, match="recurrent_dropout.*LSTM supports it"):
-        layers.GRU(2, recurrent_dropout=0.2)
-    with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\), got 1.0"):
-        layers.LSTM(2, recurrent_dropout=1.0)
+def test_bad_recurrent_dropout_and_custom_activation_are_clear_errors():
+    for cls in (layers.LSTM, layers.GRU, layers.SimpleRNN):
+        with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\), "
+                           r"got 1.0"):
+            cls(2, recurrent_dropout=1.0)
+        assert cls(2, recurrent_dropout=0.2).recurrent_dropout == 0.2
     with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
         layers.GRU(2, activation="softmax")
 
@@ -130,8 +131,10 @@ def test_rnn_tape_gradients_match_reference_backward(kind):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn"])
-def test_backend_op_gradients_float64_finite_differences(kind):
+@pytest.mark.parametrize("kind,rd", [("lstm", None), ("gru", None), ("simple_rnn", None),
+                                     ("lstm", "masks"), ("gru", "masks"), ("gru", "carry"),
+                                     ("simple_rnn", "masks")])
+def test_backend_op_gradients_float64_finite_differences(kind, rd):
     rng = np.random.default_rng(2)
     G = {"lstm": 4, "gru": 3, "simple_rnn": 1}[kind]
     N, T, C, U = 2, 3, 2, 2
@@ -142,6 +145,11 @@ def test_backend_op_gradients_float64_finite_differences(kind):
         vals.append(0.3 * rng.standard_normal((N, U)))  # c0
     mask = np.array([[1, 0, 1], [1, 1, 0]])
     acts = {} if kind == "simple_rnn" else {"recurrent_activation": "sigmoid"}
+    if rd:  # recurrent dropout masks, constants of the op
+        acts["recurrent_mask"] = (rng.random((G, N, U)) > 0.4) / 0.6
+        acts["recurrent_mask"][:, :, 0] = 1 / 0.6
+        if rd == "carry":
+            acts["recurrent_mask_carry"] = True
     op = getattr(K, kind)
     w = rng.standard_normal((N, T, U))
 
@@ -389,6 +397,152 @@ def test_lstm_recurrent_dropout_trains_and_round_trips_config():
     assert layers.LSTM.from_config(config).recurrent_dropout == 0.2
     p1, p2 = model.predict(x), model.predict(x)  # inference: deterministic
     np.testing.assert_array_equal(p1, p2)
+
+
+# ---- recurrent dropout for GRU (both reset_after forms) and SimpleRNN --------------
+RD_LAYERS = {
+    "SimpleRNN": (layers.SimpleRNN, {}, ref_rnn.simple_rnn_forward,
+                  ref_rnn.simple_rnn_backward),
+    "GRU": (layers.GRU, {}, ref_rnn.gru_forward, ref_rnn.gru_backward),
+    "GRU-reset_after": (layers.GRU, {"reset_after": True},
+                        ref_rnn.gru_reset_after_forward,
+                        ref_rnn.gru_reset_after_backward),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RD_LAYERS))
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_recurrent_dropout_matches_reference_with_the_same_masks(kind, implementation):
+    """Training: masks drawn once per call, (G, batch, units) of 0 and
+    1 / (1 - rate), one per gate with implementation=1 and shared with 2
+    (GRU: the update then reads the masked state, Keras 2.2.4's GRUCell);
+    with an initial state, a step mask and go_backwards the layer equals
+    the reference run with the masks drawn from the same seed, and its tape
+    gradient equals the reference backward with those masks. At inference
+    nothing is dropped."""
+    cls, extra, fwd, bwd = RD_LAYERS[kind]
+    G = 1 if kind == "SimpleRNN" else 3
+    layer = cls(5, recurrent_dropout=0.4, return_sequences=True, go_backwards=True,
+                implementation=implementation, **extra)
+    x, h0 = _x((6, 4, 3)), _x((6, 5), seed=1)
+    mask = np.random.default_rng(2).random((6, 4)) > 0.25
+    plain = layer(x, initial_state=[h0], mask=mask)  # builds; inference
+    weights = [w.astype(np.float64) for w in layer.get_weights()]
+    kw = dict(mask=mask, go_backwards=True)
+    np.testing.assert_allclose(plain, fwd(x, *weights, h0, **kw)[0], rtol=1e-5, atol=1e-6)
+    assert layer.uses_learning_phase
+    K.set_random_seed(3)
+    masks = layer._recurrent_masks(6)
+    assert masks.shape == (G, 6, 5)
+    assert set(np.unique(masks)) <= {0.0, np.float32(1 / 0.6)}
+    assert 0.2 < (masks == 0).mean() < 0.6
+    if G > 1 and implementation == 1:
+        assert not np.array_equal(masks[0], masks[1])
+        assert not np.array_equal(masks[1], masks[2])
+    else:
+        assert all(np.array_equal(masks[0], masks[q]) for q in range(G))
+    if G > 1:
+        kw["recurrent_mask_carry"] = implementation != 1
+    K.set_random_seed(3)
+    xt, ht = K.Variable(x), K.Variable(h0)
+    with K.GradientTape() as tape:
+        y = layer(xt * 1.0, initial_state=[ht * 1.0], mask=mask, training=True)
+        loss = K.sum(K.square(y))
+    grads = tape.gradient(loss, [xt, ht] + layer.trainable_weights)
+    want, _, cache = fwd(x, *weights, h0, recurrent_mask=masks, **kw)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, plain, atol=1e-3)
+    dx, dW, dR, db, dh0 = bwd(2 * want, None, cache, x, *weights[:2])
+    for name, g, e in zip(["x", "h0", "kernel", "recurrent_kernel", "bias"], grads,
+                          [dx, dh0, dW, dR, db]):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_simple_rnn_recurrent_mask_is_fixed_over_time():
+    """Linear SimpleRNN, W = 0, R = I, h0 = 1: h_t = h_{t-1} * m, so with a
+    mask fixed over time h_t = m^t (units kept at the first step stay kept,
+    growing by 1 / (1 - rate) per step); a mask redrawn per step would drop
+    about half of them later."""
+    rnn = layers.SimpleRNN(8, activation="linear", use_bias=False,
+                           kernel_initializer="zeros", recurrent_initializer="identity",
+                           recurrent_dropout=0.5, return_sequences=True)
+    x, h0 = np.zeros((32, 6, 2), np.float32), np.ones((32, 8), np.float32)
+    K.set_random_seed(0)
+    y = np.asarray(rnn(x, initial_state=[h0], training=True))
+    m = y[:, 0]
+    assert set(np.unique(m)) == {0.0, 2.0}
+    assert not all(np.array_equal(m[0], m[n]) for n in range(32))  # one per sample
+    np.testing.assert_allclose(y, m[:, None, :] ** np.arange(1, 7)[None, :, None],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(rnn(x, initial_state=[h0]), np.ones((32, 6, 8)))
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_gru_recurrent_mask_is_fixed_over_time(reset_after, implementation):
+    """GRU with W = 0, b = 0, R_z = R_r = 0, R_h = I and linear activation:
+    z = r = hard_sigmoid(0) = 1/2, hh = (h * m_h) / 2, so with a mask fixed
+    over time, h0 = 1, rate 1/2 (m in {0, 2}): implementation=1 (carry reads
+    h) gives h_t = 1 on kept units, 2^-t on dropped ones; implementation=2
+    (the carry reads h * m, Keras 2.2.4) gives 1.5^t and 0. A mask redrawn
+    per step would mix the two branches of a unit over time."""
+    gru = layers.GRU(8, activation="linear", recurrent_dropout=0.5, return_sequences=True,
+                     implementation=implementation, reset_after=reset_after)
+    x, h0 = np.zeros((32, 5, 2), np.float32), np.ones((32, 8), np.float32)
+    gru.build((None, 5, 2))
+    R = np.zeros((8, 24), np.float32)
+    R[:, 16:] = np.eye(8)
+    gru.set_weights([np.zeros((2, 24), np.float32), R,
+                     np.zeros(gru.get_weights()[2].shape, np.float32)])
+    K.set_random_seed(0)
+    y = np.asarray(gru(x, initial_state=[h0], training=True))
+    steps = np.arange(1, 6)[None, :, None]
+    if implementation == 1:
+        kept = y[:, :1] == 1.0
+        want = np.where(kept, 1.0, 0.5 ** steps)
+    else:
+        kept = y[:, :1] == 1.5
+        want = np.where(kept, 1.5 ** steps, 0.0)
+    assert 0.3 < kept.mean() < 0.7
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+    # inference, nothing dropped: h_t = h / 2 + h / 4 = 0.75^t
+    np.testing.assert_allclose(gru(x, initial_state=[h0]),
+                               np.broadcast_to(0.75 ** steps, (32, 5, 8)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind,implementation", [("SimpleRNN", 1), ("GRU", 1),
+                                                 ("GRU-reset_after", 2)])
+def test_recurrent_dropout_trains_and_is_inactive_at_inference(kind, implementation):
+    cls, extra, _, _ = RD_LAYERS[kind]
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6)).astype(np.int32)
+    y = (x[:, -1] > 10).astype(np.float32)
+    K.set_random_seed(0)
+    np.random.seed(0)
+
+    def build(rate):
+        return Sequential([layers.Embedding(20, 8, input_length=6),
+                           cls(8, dropout=0.2, recurrent_dropout=rate,
+                               implementation=implementation, **extra),
+                           layers.Dense(1, activation="sigmoid")])
+    model = build(0.3)
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop")
+    losses = model.fit(x, y, epochs=40, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < losses[0] - 0.05, losses
+    config = model.layers[1].get_config()
+    assert config["recurrent_dropout"] == 0.3
+    assert config["implementation"] == implementation
+    again = cls.from_config(config)
+    assert again.recurrent_dropout == 0.3 and again.get_config() == config
+    p1, p2 = model.predict(x), model.predict(x)  # inference: deterministic
+    np.testing.assert_array_equal(p1, p2)
+    plain = build(0.0)
+    plain.build((None, 6))
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(plain.predict(x), p1, rtol=1e-6, atol=1e-7)
+    K.set_random_seed(1)
+    train_mode = np.asarray(model.layers[1](model.layers[0](x), training=True))
+    assert not np.allclose(train_mode, model.layers[1](model.layers[0](x)))
 
 
 def test_embedding_lstm_dense_trains():
