@@ -29,13 +29,14 @@ class RecurrentCache:
     so the backward cannot be run with a different mask or direction.
     """
     __slots__ = ("layer", "data", "mask", "shape", "go_backwards", "act",
-                 "ract", "has_bias", "rdmask", "rdcarry")
+                 "ract", "has_bias", "rdmask", "rdcarry", "projected")
 
     def __init__(self, layer, data, mask, shape, go_backwards, act, ract,
-                 has_bias, rdmask=None, rdcarry=False):
+                 has_bias, rdmask=None, rdcarry=False, projected=False):
         self.layer, self.data, self.mask, self.shape = layer, data, mask, shape
         self.go_backwards, self.act, self.ract = go_backwards, act, ract
         self.has_bias, self.rdmask, self.rdcarry = has_bias, rdmask, rdcarry
+        self.projected = projected  # kernel None: x was the projection
 
     def __repr__(self):
         return (f"RecurrentCache({self.layer}, (N, T, C, U)={self.shape}, "
@@ -45,14 +46,15 @@ class RecurrentCache:
 cdef tuple _rnn_check_weights(str layer, cnp.ndarray x, object kernel,
                               object recurrent_kernel):
     """Checks x (N, T, C), kernel (C, G*U), recurrent_kernel (U, G*U);
-    returns (N, T, C, U, kernel, recurrent_kernel)."""
+    kernel None: x is the input projection, C = G*U. Returns (N, T, C, U,
+    kernel or None, recurrent_kernel)."""
     cdef int64_t G = _RNN_GATES[layer]
     if x.ndim != 3:
         raise ValueError(
             f"{layer} input x must be 3-D (batch, time, features), got shape "
             f"{_shp(x)} ({x.ndim}-D); reshape it to (batch, timesteps, "
             f"input_dim)")
-    cdef cnp.ndarray w = check_in(kernel, "kernel", 2)
+    cdef cnp.ndarray w = None if kernel is None else check_in(kernel, "kernel", 2)
     cdef cnp.ndarray r = check_in(recurrent_kernel, "recurrent_kernel", 2)
     cdef int64_t N = x.shape[0], T = x.shape[1], C = x.shape[2]
     cdef int64_t U = r.shape[0]
@@ -63,7 +65,13 @@ cdef tuple _rnn_check_weights(str layer, cnp.ndarray x, object kernel,
     if U < 1:
         raise ValueError(f"{layer} needs units >= 1, got recurrent_kernel "
                          f"shape {_shp(r)}")
-    if _shp(w) != (C, G * U):
+    if w is None:
+        if C != G * U:
+            raise ValueError(
+                f"{layer} with kernel=None takes x as the input projection "
+                f"x W, shape (batch, time, {G}*units) = ({N}, {T}, {G * U}), "
+                f"got x shape {_shp(x)}; pass the kernel, or project x first")
+    elif _shp(w) != (C, G * U):
         raise ValueError(
             f"{layer} kernel has shape {_shp(w)} but x has shape {_shp(x)} and "
             f"recurrent_kernel has shape {_shp(r)}: expected kernel shape "
@@ -148,7 +156,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef float *p_cT = _fptr_or_null(cT)
     cdef float *p_cache = _fptr(cache)
     cdef const float *p_x = _fptr(xa)
-    cdef const float *p_w = _fptr(<cnp.ndarray>w)
+    cdef const float *p_w = _fptr_or_null(w)
     cdef const float *p_r = _fptr(<cnp.ndarray>r)
     cdef const float *p_b = _fptr_or_null(b)
     cdef const float *p_h0 = _fptr_or_null(h0a)
@@ -168,7 +176,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
             ck_simple_rnn_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b,
                                   p_h0, p_m, p_rd, n, t, c, u, gb, act)
     saved = RecurrentCache(layer, cache, m, (N, T, C, U), bool(go_backwards),
-                           act, ract, b is not None, rd, bool(carry))
+                           act, ract, b is not None, rd, bool(carry), w is None)
     if layer == "LSTM":
         return hseq, hT, cT, saved
     return hseq, hT, saved
@@ -197,6 +205,12 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
             f"x, kernel and recurrent_kernel give (batch, time, input_dim, "
             f"units) = {(N, T, C, U)}, but the forward that made this cache "
             f"ran with {cache.shape}")
+    if (w is None) != cache.projected:
+        raise ValueError(
+            f"kernel is {'None' if w is None else 'given'} but the forward "
+            f"that made this cache ran with "
+            f"{'kernel=None' if cache.projected else 'a kernel'}; pass the "
+            f"same kernel to the backward")
     cdef int64_t n = N, t = T, c = C, u = U, G = _RNN_GATES[layer]
     cdef cnp.ndarray dhs = _rnn_grad_in(dhseq, "dhseq", (N, T, U))
     cdef cnp.ndarray dhT = _rnn_grad_in(dh_T, "dh_T", (N, U))
@@ -204,7 +218,9 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     if layer == "LSTM":
         dcT = _rnn_grad_in(dc_T, "dc_T", (N, U))
     cdef cnp.ndarray dxa = check_out(dx, "dx", (N, T, C), zero=True)
-    cdef cnp.ndarray dwa = check_out(dkernel, "dkernel", (C, G * U), zero=True)
+    cdef cnp.ndarray dwa = None
+    if w is not None:
+        dwa = check_out(dkernel, "dkernel", (C, G * U), zero=True)
     cdef cnp.ndarray dra = check_out(drecurrent, "drecurrent", (U, G * U),
                                      zero=True)
     cdef cnp.ndarray dba = None
@@ -235,7 +251,7 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
         wsize = ck_simple_rnn_workspace_size(n, t, c, u)
     cdef cnp.ndarray ws = np.empty(wsize, np.float32)
     cdef float *p_dx = _fptr(dxa)
-    cdef float *p_dw = _fptr(dwa)
+    cdef float *p_dw = _fptr_or_null(dwa)
     cdef float *p_dr = _fptr(dra)
     cdef float *p_db = _fptr_or_null(dba)
     cdef float *p_dh0 = _fptr(dh0a)
@@ -244,7 +260,7 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     cdef const float *p_dhT = _fptr_or_null(dhT)
     cdef const float *p_dcT = _fptr_or_null(dcT)
     cdef const float *p_x = _fptr(xa)
-    cdef const float *p_w = _fptr(<cnp.ndarray>w)
+    cdef const float *p_w = _fptr_or_null(w)
     cdef const float *p_r = _fptr(<cnp.ndarray>r)
     cdef const float *p_m = _fptr_or_null(cache.mask)
     cdef const float *p_rd = _fptr_or_null(cache.rdmask)
@@ -283,6 +299,9 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
     recurrent dropout, gate q's recurrent product reads h * recurrent_mask[q]
     (the backward uses the same masks, kept in the cache). Returns (hseq
     (N, T, U), h_T (N, U), c_T (N, U), cache) with cache for lstm_backward.
+    kernel None: x is the input projection x W itself, (N, T, 4U), made by
+    the caller (Keras 2's implementation=1 input dropout, one mask per
+    gate); the backward then returns dkernel None and dx (N, T, 4U).
     """
     return _rnn_forward("LSTM", x, kernel, recurrent_kernel, bias, h0, c0,
                         mask, go_backwards, activation, recurrent_activation,
@@ -297,7 +316,7 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel,
     dhseq (N, T, U), dh_T, dc_T (N, U): gradients of the outputs (None:
     zero). Accumulates into dx, dkernel, drecurrent, dbias, dh0, dc0 when
     given (fresh zeroed buffers otherwise) and returns them (dbias None
-    when the forward had no bias).
+    when the forward had no bias, dkernel None when it had kernel None).
     """
     return _rnn_backward("LSTM", dhseq, dh_T, dc_T, cache, x, kernel,
                          recurrent_kernel, dx, dkernel, drecurrent, dbias,

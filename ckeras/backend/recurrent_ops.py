@@ -92,7 +92,7 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
     acts = {"lstm": (activation, recurrent_activation),
             "gru": (activation, recurrent_activation),
             "simple_rnn": (activation,)}[kind]
-    fast = W.dtype == _F32
+    fast = R.dtype == _F32
     if fast:
         fwd = native.get(kind + "_forward")
         bwd = native.get(kind + "_backward")
@@ -115,7 +115,7 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
                activation=acts[0], **extra)
     results, cache = list(outs[:-1]), outs[-1]
     if not fast:
-        results = [r.astype(W.dtype) for r in results]
+        results = [r.astype(R.dtype) for r in results]
     if not _tape.recording:
         return results
     T = xv.shape[1]
@@ -129,12 +129,57 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
             dstates = [_f32(d) for d in dstates]
         grads = bwd(dhseq, *dstates, cache, xv, W, R)
         if not fast:
-            grads = [None if g is None else g.astype(W.dtype) for g in grads]
+            grads = [None if g is None else g.astype(R.dtype) for g in grads]
         dx, dW, dR, db = grads[:4]
         return (dx, dW, dR, db if bias is not None else None) + tuple(grads[4:])
     packed = record(packed, (x, kernel, recurrent_kernel, bias) + tuple(states),
                     backward)
     return _unpack(packed, T, n_states)
+
+
+def gate_inputs(x, kernel, input_masks):
+    """Keras 2's implementation=1 input dropout: the input projection with
+    one mask per gate, P[..., q] = (x * m_q) @ kernel[:, q] (N, T, G*U) for
+    x (N, T, C), kernel (C, G*U) and input_masks (G, N, C) (a constant, the
+    same at every step). Feed P to lstm/gru/simple_rnn with kernel=None; it
+    costs the GEMMs of the fused x W."""
+    xv, W = array(x), array(kernel)
+    mv = np.asarray(array(input_masks), xv.dtype)
+    N, T, C = xv.shape
+    G = mv.shape[0]
+    GU = W.shape[1]
+    if W.shape[0] != C or GU % G or mv.shape != (G, N, C):
+        raise ValueError(
+            f"gate_inputs expects x (N, T, C), kernel (C, G*units) and input_masks "
+            f"(G, N, C); got {xv.shape}, {W.shape} and {mv.shape}")
+    U = GU // G
+    fast = xv.dtype == _F32 and W.dtype == _F32
+    if fast:
+        xv, W, mv = _f32(xv), _f32(W), _f32(mv)
+
+    def masked(q):  # x * m_q as (N*T, C), m_q fixed over time
+        return (xv * mv[q][:, None, :]).reshape(N * T, C)
+    P = np.empty((N * T, GU), xv.dtype if fast else np.result_type(xv, W))
+    for q in range(G):
+        cols = slice(q * U, (q + 1) * U)
+        _matmul(masked(q), W[:, cols], P[:, cols])
+    P = P.reshape(N, T, GU)
+    if not _tape.recording:
+        return P
+
+    def backward(dP):
+        dP = np.asarray(dP, P.dtype).reshape(N * T, GU)
+        if fast:
+            dP = _f32(dP)
+        dx = np.zeros((N, T, C), P.dtype)
+        dW = np.empty((C, GU), P.dtype)
+        for q in range(G):
+            cols = slice(q * U, (q + 1) * U)
+            _matmul(masked(q), dP[:, cols], dW[:, cols], trans_a=True)
+            dx += mv[q][:, None, :] * _matmul(dP[:, cols], W[:, cols],
+                                              trans_b=True).reshape(N, T, C)
+        return dx, dW
+    return record(P, (x, kernel), backward)
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
@@ -206,20 +251,22 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
     if np.ndim(xv) != 3:
         raise ValueError(f"gru input must be 3-D (batch, timesteps, features), got "
                          f"shape {np.shape(xv)}")
-    out_dtype = W.dtype
-    dt = _F32 if W.dtype == _F32 else np.dtype(np.float64)
+    out_dtype = R.dtype
+    dt = _F32 if R.dtype == _F32 else np.dtype(np.float64)
 
     def cast(a):
         return None if a is None else np.ascontiguousarray(a, dtype=dt)
     xv, W, R, b, hv = cast(xv), cast(W), cast(R), cast(b), cast(hv)
     N, T, C = xv.shape
     U = R.shape[0]
-    if W.shape != (C, 3 * U) or R.shape != (U, 3 * U) or (
+    w_shape = (3 * U,) * 2 if W is None else W.shape  # None: x is x W
+    if w_shape != (C, 3 * U) or R.shape != (U, 3 * U) or (
             b is not None and b.shape != (2, 3 * U)):
         raise ValueError(
-            f"gru(reset_after=True) expects kernel ({C}, {3 * U}), recurrent_kernel "
-            f"({U}, {3 * U}) and bias (2, {3 * U}); got {W.shape}, {R.shape} and "
-            f"{None if b is None else b.shape}")
+            f"gru(reset_after=True) expects kernel ({C}, {3 * U}) (or None with x "
+            f"(batch, time, {3 * U}), the projection), recurrent_kernel ({U}, "
+            f"{3 * U}) and bias (2, {3 * U}); got {None if W is None else W.shape}, "
+            f"{R.shape} and {None if b is None else b.shape}, x {xv.shape}")
     act, dact = ACTIVATIONS[activation]
     ract, dract = ACTIVATIONS[recurrent_activation]
     keep = None if mask is None else np.asarray(array(mask)) != 0  # (N, T)
@@ -233,7 +280,8 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
     mc = rd[0] if rd is not None and recurrent_mask_carry else None  # carry mask
     beta = 1.0 if b is not None else 0.0
 
-    xg = _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
+    xg = xv.copy() if W is None else \
+        _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
     if b is not None:
         xg += b[0]
     h = np.zeros((N, U), dt) if hv is None else hv.copy()
@@ -293,8 +341,11 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
                     cols = slice(q * U, (q + 1) * U)
                     dh += rd[q] * _matmul(dinner[s][:, cols], R[:, cols], trans_b=True)
         dxg2, dinner2 = dxg.reshape(N * T, 3 * U), dinner.reshape(T * N, 3 * U)
-        dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
-        dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
+        if W is None:  # x was the projection itself
+            dx, dW = dxg, None
+        else:
+            dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
+            dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
         if rd is None:
             dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
         else:  # dR_q = sum over steps of (h_prev * m_q)^T dinner_q

@@ -8,6 +8,10 @@ masked step keeps the previous state and outputs it; go_backwards
 processes time reversed and outputs in processed order. Forward returns
 the outputs and a cache (a dict); backward returns fresh gradients.
 
+kernel None: x is the input projection x W itself, (N, T, G*U) (the
+caller projected it, e.g. with one input dropout mask per gate); the
+backward then returns dkernel None and dx (N, T, G*U).
+
 recurrent_mask (G, N, U) or None is Keras 2's recurrent dropout: gate
 q's recurrent product reads h_{s-1} * recurrent_mask[q] (the same masks at
 every step, h0 included); None: no dropout. GRU's recurrent_mask_carry
@@ -47,6 +51,14 @@ def _setup(x, recurrent_kernel, h0, mask, go_backwards):
     return x, N, T, U, h, keep, times
 
 
+def _kernel(kernel, recurrent_kernel):
+    """The input kernel; None (x is the input projection x W itself, made by
+    the caller) acts as the identity of size G*U, and dkernel is None."""
+    if kernel is None:
+        return np.eye(np.shape(recurrent_kernel)[1])
+    return _f64(kernel)
+
+
 def _bias(bias, width):
     return np.zeros(width) if bias is None else _f64(bias)
 
@@ -65,7 +77,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  mask=None, go_backwards=False, activation="tanh",
                  recurrent_activation="hard_sigmoid", recurrent_mask=None):
     """Returns (hseq (N, T, U), h_T, c_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     rmask = _f64(recurrent_mask)
     b = _bias(bias, 4 * U)
@@ -93,7 +105,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
 
 def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0, dc0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -133,7 +145,7 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
         # masked rows: the state passed through unchanged
         dh = dh_prev + (1 - k) * dh
         dc = k * dcc * st["f"] + (1 - k) * dc
-    return dx, dW, dR, db, dh, dc
+    return dx, (None if kernel is None else dW), dR, db, dh, dc
 
 
 # ----------------------------------------------------------------- GRU
@@ -152,7 +164,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
                 recurrent_activation="hard_sigmoid", recurrent_mask=None,
                 recurrent_mask_carry=False):
     """Keras 2.0 GRU (reset_after=False). Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b = _bias(bias, 3 * U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
@@ -177,7 +189,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
 
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -210,7 +222,7 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         dx[:, t] += dz @ W.T
         dh_prev = dh_prev + mz * (dzz @ R[:, :U].T) + mr * (dzr @ R[:, U:2 * U].T)
         dh = k * dh_prev + (1 - k) * dh
-    return dx, dW, dR, db, dh
+    return dx, (None if kernel is None else dW), dR, db, dh
 
 
 # ---------------------------------------------- GRU (reset_after=True)
@@ -236,7 +248,7 @@ def gru_reset_after_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
         hh = act(xg_h + r * inner_h);  h = z * (h_prev * m_c) + (1 - z) * hh
 
     Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b_in, b_rec = _gru_ra_bias(bias, U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
@@ -264,7 +276,7 @@ def gru_reset_after_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
 
 def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias (2, 3U), dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -299,7 +311,7 @@ def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
             dh_prev = dh_prev + masks[q] * (dinner[:, cols] @ R[:, cols].T)
         # masked rows: the state passed through unchanged
         dh = k * dh_prev + (1 - k) * dh
-    return dx, dW, dR, db, dh
+    return dx, (None if kernel is None else dW), dR, db, dh
 
 
 # ----------------------------------------------------------- SimpleRNN
@@ -308,7 +320,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
                        recurrent_mask=None):
     """h = act(x W + (h * m) R + b), m = recurrent_mask[0] (ones without).
     Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b = _bias(bias, U)
     act = ACTIVATIONS[activation][0]
@@ -326,7 +338,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
 
 def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -347,4 +359,4 @@ def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         db += dz.sum(axis=0)
         dx[:, t] += dz @ W.T
         dh = m * (dz @ R.T) + (1 - k) * dh
-    return dx, dW, dR, db, dh
+    return dx, (None if kernel is None else dW), dR, db, dh

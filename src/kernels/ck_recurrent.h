@@ -12,7 +12,9 @@
  *     the thread count);
  *   - the bias gradient (column sums in a fixed order);
  *   - the recurrent dropout helpers (masked copies of the state, masked
- *     accumulation of the gradient of the state).
+ *     accumulation of the gradient of the state);
+ *   - the input projection x W of every step and its backward (W NULL: x
+ *     is the projection already, projected by the caller).
  *
  * Supported activations: linear, relu, sigmoid, hard_sigmoid, tanh (any
  * other value computes linear; the bindings reject them).
@@ -160,6 +162,38 @@ CK_VECTOR_CLONES static void ck_rnn_mask_states(float *dst, const float *src,
             const float *s = src + (n * T + t) * U, *mm = m + n * U;
             for (int64_t j = 0; j < U; j++) d[j] = s[j] * mm[j];
         }
+}
+
+/* gates[rows, GU] = x[rows, C] @ W[C, GU]; W NULL: x is [rows, GU] (the
+ * caller's projection, C == GU) and is copied. */
+static inline void ck_rnn_project_inputs(float *gates, const float *x,
+                                         const float *W, int64_t rows,
+                                         int64_t C, int64_t GU) {
+    if (W)
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, GU, C, 1.0f, x, C, W, GU,
+                 0.0f, gates, GU);
+    else
+        for (int64_t i = 0; i < rows * GU; i++) gates[i] = x[i];
+}
+
+/* Backward of ck_rnn_project_inputs: dW[C, GU] += x^T @ dz[rows, GU] and
+ * dx[rows, C] += dz @ W^T (dx NULL: not wanted); W NULL: dx += dz, dW is
+ * not touched. */
+static inline void ck_rnn_project_inputs_backward(float *dx, float *dW,
+                                                  const float *x,
+                                                  const float *W,
+                                                  const float *dz,
+                                                  int64_t rows, int64_t C,
+                                                  int64_t GU) {
+    if (W) {
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, GU, rows, 1.0f, x, C, dz, GU,
+                 1.0f, dW, GU);
+        if (dx)
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, rows, C, GU, 1.0f, dz, GU, W, GU,
+                     1.0f, dx, C);
+    } else if (dx) {
+        for (int64_t i = 0; i < rows * GU; i++) dx[i] += dz[i];
+    }
 }
 
 #endif /* CK_RECURRENT_H */

@@ -213,6 +213,9 @@ double ck_fma_peak_gflops(int64_t iters);
 /* backward takes the same one. GRU rdcarry != 0 (Keras 2.2's GRUCell    */
 /* with implementation=2): the update's carry reads it too,             */
 /* h = z * (h * rdmask[0]) + (1 - z) * hh; ignored without rdmask.      */
+/* W NULL: x is the input projection x_t W itself, [N, T, G*U] (C must  */
+/* be G*U), e.g. projected by the caller with one input dropout mask    */
+/* per gate; backward then adds dz into dx and leaves dW (may be NULL). */
 /* ------------------------------------------------------------------ */
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);

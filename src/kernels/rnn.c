@@ -32,6 +32,11 @@
  *          step reads; the first region of a step reads them, the second
  *          writes the next step's, so one buffer suffices)
  *
+ * W NULL (every kernel here and in lstm.c): x is the input projection
+ * x_t W itself, [N, T, G*U], made by the caller (e.g. with one input
+ * dropout mask per gate); the kernels copy it instead of the GEMM, and
+ * the backward adds dz into dx and leaves dW.
+ *
  * Backward: dz (gradient of the pre-activations, [N, T, G*U]) for every
  * step in the workspace, then dW += x^T dz, dR += hprev^T dz (GRU: the h
  * columns use rh instead of hprev; with rdmask gate q's columns use
@@ -117,9 +122,8 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
         return;
     }
     float *y = cache, *hprev = y + N * T * U, *hm = hprev + N * T * U;
-    /* y[N*T, U] = x[N*T, C] @ W[C, U] */
-    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, U, C, 1.0f, x, C, W, U, 0.0f,
-             y, U);
+    /* y[N*T, U] = x[N*T, C] @ W[C, U] (W NULL: x itself) */
+    ck_rnn_project_inputs(y, x, W, N * T, C, U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
@@ -214,17 +218,13 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
     if (dh0)
         for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];
     if (T > 0) {
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, U, N * T, 1.0f, x, C, dz, U, 1.0f,
-                 dW, U);
+        ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, U);
         /* dR[U, U] += h[N*T, U]^T @ dz[N*T, U], h = hprev or, with
          * recurrent dropout, hprev * rdmask[0] */
         if (rdmask) ck_rnn_mask_states(hmt, hprev, rdmask, N, T, U);
         ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f,
                  rdmask ? hmt : hprev, U, dz, U, 1.0f, dR, U);
         if (db) ck_rnn_colsum_add(db, dz, N * T, U);
-        if (dx)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, U, 1.0f, dz, U, W, U,
-                     1.0f, dx, C);
     }
     ck_ftz_restore(ftz);
 }
@@ -350,9 +350,8 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
     }
     float *gates = cache, *hprev = gates + 3 * N * T * U;
     float *rh = hprev + N * T * U, *hm = rh + N * T * U;
-    /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] */
-    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 3 * U, C, 1.0f, x, C, W, 3 * U,
-             0.0f, gates, 3 * U);
+    /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] (W NULL: x itself) */
+    ck_rnn_project_inputs(gates, x, W, N * T, C, 3 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
@@ -516,8 +515,7 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     if (dh0)
         for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];
     if (T > 0) {
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 3 * U, N * T, 1.0f, x, C, dz,
-                 3 * U, 1.0f, dW, 3 * U);
+        ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, 3 * U);
         /* dR[:, 0:2U] += hprev^T dz[:, 0:2U] (with recurrent dropout
          * dR_g += (hprev * m_g)^T dz_g, gate by gate); dR[:, 2U:] +=
          * rh^T dz_h */
@@ -532,9 +530,6 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
         ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, rh, U, dz + 2 * U,
                  3 * U, 1.0f, dR + 2 * U, 3 * U);
         if (db) ck_rnn_colsum_add(db, dz, N * T, 3 * U);
-        if (dx)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, 3 * U, 1.0f, dz, 3 * U,
-                     W, 3 * U, 1.0f, dx, C);
     }
     ck_ftz_restore(ftz);
 }

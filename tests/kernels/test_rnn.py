@@ -562,3 +562,65 @@ def test_recurrent_mask_bad_shape_dtype_or_layout(layer):
         layer.forward(x, W, R, b, recurrent_mask=np.ones((G, 3, 5)))
     with pytest.raises(ValueError, match="recurrent_mask must be C-contiguous"):
         layer.forward(x, W, R, b, recurrent_mask=np.ones((5, 3, G), np.float32).T)
+
+
+# ---- kernel None: x is the input projection x W, made by the caller (Keras
+# 2's implementation=1 input dropout projects x with one mask per gate) -------
+
+def project(x, W):
+    """x W in float64, rounded to float32: the projection a caller feeds."""
+    N, T, C = x.shape
+    return (x.reshape(N * T, C).astype(np.float64) @ W).reshape(N, T, -1).astype(np.float32)
+
+
+@pytest.mark.parametrize("layer", [LSTM, GRU, SIMPLE], ids=lambda l: l.name)
+@pytest.mark.parametrize("opt", [dict(), dict(go_backwards=True, mask=True, rd=True)],
+                         ids=option_id)
+def test_projected_input_equals_the_fused_projection(layer, opt):
+    """kernel=None with x W computed outside gives the fused path's outputs;
+    its dx is the gradient of x W (so dx W^T is the fused dx), the other
+    gradients are the fused ones, dkernel is None; the reference agrees."""
+    opt = dict(opt)
+    gb, rd = opt.pop("go_backwards", False), opt.pop("rd", False)
+    N, T, C, U = 35, 3, 8, 40
+    inputs = make_inputs(layer, N, T, C, U, **opt)
+    x, W, R, b, h0, c0, m = inputs
+    kw = dict(mask=m, go_backwards=gb, **state_kwargs(layer, h0, c0))
+    if rd:
+        kw["recurrent_mask"] = recurrent_mask(layer, N, U)
+    P = project(x, W)
+    *fused, cache = layer.forward(x, W, R, b, **kw)
+    *proj, pcache = layer.forward(P, None, R, b, **kw)
+    *want, rcache = layer.ref_forward(P, None, R, b, **kw)
+    for f, p, w in zip(fused, proj, want):
+        assert_close(p, f, f"{layer.name} forward")
+        assert_close(p, w, f"{layer.name} forward vs reference")
+    douts = output_grads(fused)
+    gf = layer.backward(*douts, cache, x, W, R)
+    gp = layer.backward(*douts, pcache, P, None, R)
+    gr = layer.ref_backward(*douts, rcache, P, None, R)
+    assert gp[0].shape == (N, T, layer.gates * U) and gp[1] is None and gr[1] is None
+    assert_close(gp[0], gr[0], "dx (the projection's gradient) vs reference")
+    assert_close(gp[0].reshape(N * T, -1) @ W.T, gf[0].reshape(N * T, C), "dx W^T")
+    for g, f, r in zip(gp[2:], gf[2:], gr[2:]):
+        assert_close(g, f, f"{layer.name} backward")
+        assert_close(g, r, f"{layer.name} backward vs reference")
+
+
+@pytest.mark.parametrize("layer", [LSTM, GRU, SIMPLE], ids=lambda l: l.name)
+def test_projected_input_bad_shapes_raise_clear_errors(layer):
+    G, U = layer.gates, 3
+    x, W, R, b, h0, c0, _ = make_inputs(layer, 2, 4, G * U, U)
+    with pytest.raises(ValueError, match=rf"with kernel=None takes x as the input "
+                       rf"projection .*\(2, 4, {G * U}\), got x shape \(2, 4, {G * U - 1}\)"):
+        layer.forward(x[:, :, 1:].copy(), None, R, b)
+    # C = G*U: a cache of one path must not be undone by the other
+    *outs, cache = layer.forward(x, W, R, b)
+    *pouts, pcache = layer.forward(x, None, R, b)
+    douts = output_grads(outs)
+    with pytest.raises(ValueError, match="kernel is None but the forward that made this "
+                       "cache ran with a kernel"):
+        layer.backward(*douts, cache, x, None, R)
+    with pytest.raises(ValueError, match="kernel is given but the forward that made this "
+                       "cache ran with kernel=None"):
+        layer.backward(*douts, pcache, x, W, R)

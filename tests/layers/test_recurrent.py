@@ -545,6 +545,110 @@ def test_recurrent_dropout_trains_and_is_inactive_at_inference(kind, implementat
     assert not np.allclose(train_mode, model.layers[1](model.layers[0](x)))
 
 
+# ---- input dropout: one mask per gate with implementation=1 (Keras 2.2.4) ----------
+IN_LAYERS = {
+    "LSTM": (layers.LSTM, {}, ref_rnn.lstm_forward, ref_rnn.lstm_backward, 4),
+    "GRU": (layers.GRU, {}, ref_rnn.gru_forward, ref_rnn.gru_backward, 3),
+    "GRU-reset_after": (layers.GRU, {"reset_after": True},
+                        ref_rnn.gru_reset_after_forward,
+                        ref_rnn.gru_reset_after_backward, 3),
+}
+
+
+def _shared_input_mask(N, C, rate):
+    """The mask K.dropout draws for noise_shape (N, 1, C) (implementation=2)."""
+    from ckeras.backend import native
+    from ckeras.backend.nn_ops import dropout_seed
+    ones = np.ones((N, 1, C), np.float32)
+    return native.dropout_forward(ones, rate, dropout_seed())[1][:, 0]
+
+
+@pytest.mark.parametrize("kind", sorted(IN_LAYERS))
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_input_dropout_masks_per_gate_match_reference(kind, implementation):
+    """Training with dropout and recurrent_dropout: implementation=1 draws
+    one input mask per gate, (G, batch, input_dim) of 0 and 1 / (1 - rate)
+    fixed over time, x_q = x * m_q feeds gate q's kernel columns;
+    implementation=2 shares one mask. The layer equals the reference fed
+    the gate-by-gate projection, and its tape gradients equal the
+    reference's pushed back through that projection."""
+    cls, extra, fwd, bwd, G = IN_LAYERS[kind]
+    N, T, C, U = 6, 4, 3, 5
+    layer = cls(U, dropout=0.4, recurrent_dropout=0.3, return_sequences=True,
+                implementation=implementation, **extra)
+    x = _x((N, T, C))
+    layer.build((None, T, C))
+    W, R, b = (w.astype(np.float64) for w in layer.get_weights())
+    K.set_random_seed(4)
+    if implementation == 1:
+        m = layer._input_masks(N, C)
+        assert m.shape == (G, N, C)
+        assert set(np.unique(m)) <= {0.0, np.float32(1 / 0.6)}
+        assert all(not np.array_equal(m[0], m[q]) for q in range(1, G))
+    else:
+        m = np.broadcast_to(_shared_input_mask(N, C, 0.4), (G, N, C))
+    rm = layer._recurrent_masks(N)
+    # P[..., q] = (x * m_q) W_q, the projection each gate reads
+    xm = x[None] * m[:, :, None, :]  # (G, N, T, C)
+    P = np.concatenate([xm[q] @ W[:, q * U:(q + 1) * U] for q in range(G)], axis=-1)
+    kw = dict(recurrent_mask=rm)
+    if G == 3:
+        kw["recurrent_mask_carry"] = implementation != 1
+    want, *_, cache = fwd(P, None, R, b, **kw)
+    K.set_random_seed(4)
+    xt = K.Variable(x)
+    with K.GradientTape() as tape:
+        y = layer(xt * 1.0, training=True)
+        loss = K.sum(K.square(y))
+    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, layer(x), atol=1e-3)
+    dP, dW_none, dR, db = bwd(2 * want, *[None] * (G == 4 and 2 or 1), cache, P, None,
+                              R)[:4]
+    assert dW_none is None
+    dW = np.concatenate([np.einsum("ntc,ntu->cu", xm[q], dP[..., q * U:(q + 1) * U])
+                         for q in range(G)], axis=1)
+    dx = sum(m[q][:, None, :] * (dP[..., q * U:(q + 1) * U] @ W[:, q * U:(q + 1) * U].T)
+             for q in range(G))
+    for name, g, e in zip(["x", "kernel", "recurrent_kernel", "bias"], grads,
+                          [dx, dW, dR, db]):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", sorted(IN_LAYERS))
+def test_input_dropout_per_gate_float64_gradients_vs_finite_differences(kind):
+    """The gate-by-gate projection's backward end to end through the layer
+    (float64, reference path): every weight and the input, with the same
+    masks at each evaluation (the seed is reset before each call)."""
+    cls, extra, _, _, _ = IN_LAYERS[kind]
+    K.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(1)
+        layer = cls(2, dropout=0.5, recurrent_dropout=0.4, return_sequences=True,
+                    bias_initializer="normal", **extra)
+        x = rng.standard_normal((3, 3, 2))
+
+        def run(xx):
+            K.set_random_seed(7)
+            return layer(xx, training=True)
+        probe = np.asarray(run(x))
+        assert not np.allclose(probe, layer(x))  # dropout acted
+        dy = rng.standard_normal(probe.shape)
+        xt = K.Tensor(x)
+        with K.GradientTape() as tape:
+            loss = K.sum(run(xt) * dy)
+        grads = tape.gradient(loss, layer.trainable_weights + [xt])
+
+        def objective():
+            return float(np.sum(np.asarray(run(x)) * dy))
+        targets = [w.value for w in layer.trainable_weights] + [x]
+        for got, target in zip(grads, targets):
+            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
+                                       atol=1e-7)
+    finally:
+        K.set_floatx("float32")
+
+
 def test_embedding_lstm_dense_trains():
     K.set_random_seed(0)  # the initial weights: an unlucky draw learnt slower
     rng = np.random.default_rng(0)
