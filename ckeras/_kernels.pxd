@@ -109,31 +109,34 @@ cdef extern from "ckeras_kernels.h" nogil:
     int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U)
     void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
                         const float *W, const float *R, const float *b,
-                        const float *h0, const float *mask, int64_t N,
-                        int64_t T, int64_t C, int64_t U, int go_backwards,
-                        int act, int ract)
+                        const float *h0, const float *mask,
+                        const float *rdmask, int64_t N, int64_t T, int64_t C,
+                        int64_t U, int go_backwards, int act, int ract,
+                        int rdcarry)
     void ck_gru_backward(float *dx, float *dW, float *dR, float *db,
                          float *dh0, const float *dhseq, const float *dhT,
                          const float *x, const float *W, const float *R,
-                         const float *mask, const float *cache, int64_t N,
-                         int64_t T, int64_t C, int64_t U, int go_backwards,
-                         int act, int ract, float *workspace)
+                         const float *mask, const float *rdmask,
+                         const float *cache, int64_t N, int64_t T, int64_t C,
+                         int64_t U, int go_backwards, int act, int ract,
+                         int rdcarry, float *workspace)
     int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U)
     int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
                                          int64_t U)
     void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
                                const float *x, const float *W, const float *R,
                                const float *b, const float *h0,
-                               const float *mask, int64_t N, int64_t T,
-                               int64_t C, int64_t U, int go_backwards,
-                               int act)
+                               const float *mask, const float *rdmask,
+                               int64_t N, int64_t T, int64_t C, int64_t U,
+                               int go_backwards, int act)
     void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
                                 float *dh0, const float *dhseq,
                                 const float *dhT, const float *x,
                                 const float *W, const float *R,
-                                const float *mask, const float *cache,
-                                int64_t N, int64_t T, int64_t C, int64_t U,
-                                int go_backwards, int act, float *workspace)
+                                const float *mask, const float *rdmask,
+                                const float *cache, int64_t N, int64_t T,
+                                int64_t C, int64_t U, int go_backwards,
+                                int act, float *workspace)
 
     void ck_embedding_forward(float *out, const float *table,
                               const int64_t *idx, int64_t n_idx, int64_t V,

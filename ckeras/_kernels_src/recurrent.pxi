@@ -29,13 +29,14 @@ class RecurrentCache:
     so the backward cannot be run with a different mask or direction.
     """
     __slots__ = ("layer", "data", "mask", "shape", "go_backwards", "act",
-                 "ract", "has_bias", "rdmask")
+                 "ract", "has_bias", "rdmask", "rdcarry", "projected")
 
     def __init__(self, layer, data, mask, shape, go_backwards, act, ract,
-                 has_bias, rdmask=None):
+                 has_bias, rdmask=None, rdcarry=False, projected=False):
         self.layer, self.data, self.mask, self.shape = layer, data, mask, shape
         self.go_backwards, self.act, self.ract = go_backwards, act, ract
-        self.has_bias, self.rdmask = has_bias, rdmask
+        self.has_bias, self.rdmask, self.rdcarry = has_bias, rdmask, rdcarry
+        self.projected = projected  # kernel None: x was the projection
 
     def __repr__(self):
         return (f"RecurrentCache({self.layer}, (N, T, C, U)={self.shape}, "
@@ -45,14 +46,15 @@ class RecurrentCache:
 cdef tuple _rnn_check_weights(str layer, cnp.ndarray x, object kernel,
                               object recurrent_kernel):
     """Checks x (N, T, C), kernel (C, G*U), recurrent_kernel (U, G*U);
-    returns (N, T, C, U, kernel, recurrent_kernel)."""
+    kernel None: x is the input projection, C = G*U. Returns (N, T, C, U,
+    kernel or None, recurrent_kernel)."""
     cdef int64_t G = _RNN_GATES[layer]
     if x.ndim != 3:
         raise ValueError(
             f"{layer} input x must be 3-D (batch, time, features), got shape "
             f"{_shp(x)} ({x.ndim}-D); reshape it to (batch, timesteps, "
             f"input_dim)")
-    cdef cnp.ndarray w = check_in(kernel, "kernel", 2)
+    cdef cnp.ndarray w = None if kernel is None else check_in(kernel, "kernel", 2)
     cdef cnp.ndarray r = check_in(recurrent_kernel, "recurrent_kernel", 2)
     cdef int64_t N = x.shape[0], T = x.shape[1], C = x.shape[2]
     cdef int64_t U = r.shape[0]
@@ -63,7 +65,13 @@ cdef tuple _rnn_check_weights(str layer, cnp.ndarray x, object kernel,
     if U < 1:
         raise ValueError(f"{layer} needs units >= 1, got recurrent_kernel "
                          f"shape {_shp(r)}")
-    if _shp(w) != (C, G * U):
+    if w is None:
+        if C != G * U:
+            raise ValueError(
+                f"{layer} with kernel=None takes x as the input projection "
+                f"x W, shape (batch, time, {G}*units) = ({N}, {T}, {G * U}), "
+                f"got x shape {_shp(x)}; pass the kernel, or project x first")
+    elif _shp(w) != (C, G * U):
         raise ValueError(
             f"{layer} kernel has shape {_shp(w)} but x has shape {_shp(x)} and "
             f"recurrent_kernel has shape {_shp(r)}: expected kernel shape "
@@ -96,15 +104,15 @@ cdef cnp.ndarray _rnn_mask(object mask, int64_t N, int64_t T):
     return np.ascontiguousarray(m != 0, dtype=np.float32)
 
 
-cdef cnp.ndarray _rnn_recurrent_mask(object m, int64_t G, int64_t N,
-                                     int64_t U):
+cdef cnp.ndarray _rnn_recurrent_mask(object m, str layer, int64_t G,
+                                     int64_t N, int64_t U):
     if m is None:
         return None
     cdef cnp.ndarray a = check_in(m, "recurrent_mask", 3)
     if _shp(a) != (G, N, U):
         raise ValueError(
-            f"recurrent_mask must have shape (gates, batch, units) = ({G}, "
-            f"{N}, {U}), got {_shp(a)}")
+            f"{layer} recurrent_mask must have shape (gates, batch, units) = "
+            f"({G}, {N}, {U}), got {_shp(a)}")
     return a
 
 
@@ -112,7 +120,8 @@ cdef object _rnn_forward(str layer, object x, object kernel,
                          object recurrent_kernel, object bias, object h0,
                          object c0, object mask, bint go_backwards,
                          object activation, object recurrent_activation,
-                         object recurrent_mask=None):
+                         object recurrent_mask=None,
+                         bint recurrent_mask_carry=False):
     cdef cnp.ndarray xa = check_in(x, "x")
     N, T, C, U, w, r = _rnn_check_weights(layer, xa, kernel, recurrent_kernel)
     cdef int64_t n = N, t = T, c = C, u = U, G = _RNN_GATES[layer]
@@ -126,7 +135,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef cnp.ndarray h0a = _rnn_state(h0, "h0", n, u)
     cdef cnp.ndarray c0a = _rnn_state(c0, "c0", n, u)
     cdef cnp.ndarray m = _rnn_mask(mask, n, t)
-    cdef cnp.ndarray rd = _rnn_recurrent_mask(recurrent_mask, G, n, u)
+    cdef cnp.ndarray rd = _rnn_recurrent_mask(recurrent_mask, layer, G, n, u)
     cdef int act = _rnn_activation(activation, "activation")
     cdef int ract = CK_ACT_LINEAR
     if layer != "SimpleRNN":
@@ -147,7 +156,7 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef float *p_cT = _fptr_or_null(cT)
     cdef float *p_cache = _fptr(cache)
     cdef const float *p_x = _fptr(xa)
-    cdef const float *p_w = _fptr(<cnp.ndarray>w)
+    cdef const float *p_w = _fptr_or_null(w)
     cdef const float *p_r = _fptr(<cnp.ndarray>r)
     cdef const float *p_b = _fptr_or_null(b)
     cdef const float *p_h0 = _fptr_or_null(h0a)
@@ -155,18 +164,19 @@ cdef object _rnn_forward(str layer, object x, object kernel,
     cdef const float *p_m = _fptr_or_null(m)
     cdef const float *p_rd = _fptr_or_null(rd)
     cdef int gb = go_backwards, kind = _RNN_KINDS[layer]
+    cdef int carry = recurrent_mask_carry
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_forward(p_hseq, p_hT, p_cT, p_cache, p_x, p_w, p_r, p_b,
                             p_h0, p_c0, p_m, p_rd, n, t, c, u, gb, act, ract)
         elif kind == 1:
             ck_gru_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b, p_h0,
-                           p_m, n, t, c, u, gb, act, ract)
+                           p_m, p_rd, n, t, c, u, gb, act, ract, carry)
         else:
             ck_simple_rnn_forward(p_hseq, p_hT, p_cache, p_x, p_w, p_r, p_b,
-                                  p_h0, p_m, n, t, c, u, gb, act)
+                                  p_h0, p_m, p_rd, n, t, c, u, gb, act)
     saved = RecurrentCache(layer, cache, m, (N, T, C, U), bool(go_backwards),
-                           act, ract, b is not None, rd)
+                           act, ract, b is not None, rd, bool(carry), w is None)
     if layer == "LSTM":
         return hseq, hT, cT, saved
     return hseq, hT, saved
@@ -195,6 +205,12 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
             f"x, kernel and recurrent_kernel give (batch, time, input_dim, "
             f"units) = {(N, T, C, U)}, but the forward that made this cache "
             f"ran with {cache.shape}")
+    if (w is None) != cache.projected:
+        raise ValueError(
+            f"kernel is {'None' if w is None else 'given'} but the forward "
+            f"that made this cache ran with "
+            f"{'kernel=None' if cache.projected else 'a kernel'}; pass the "
+            f"same kernel to the backward")
     cdef int64_t n = N, t = T, c = C, u = U, G = _RNN_GATES[layer]
     cdef cnp.ndarray dhs = _rnn_grad_in(dhseq, "dhseq", (N, T, U))
     cdef cnp.ndarray dhT = _rnn_grad_in(dh_T, "dh_T", (N, U))
@@ -202,7 +218,9 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     if layer == "LSTM":
         dcT = _rnn_grad_in(dc_T, "dc_T", (N, U))
     cdef cnp.ndarray dxa = check_out(dx, "dx", (N, T, C), zero=True)
-    cdef cnp.ndarray dwa = check_out(dkernel, "dkernel", (C, G * U), zero=True)
+    cdef cnp.ndarray dwa = None
+    if w is not None:
+        dwa = check_out(dkernel, "dkernel", (C, G * U), zero=True)
     cdef cnp.ndarray dra = check_out(drecurrent, "drecurrent", (U, G * U),
                                      zero=True)
     cdef cnp.ndarray dba = None
@@ -233,7 +251,7 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
         wsize = ck_simple_rnn_workspace_size(n, t, c, u)
     cdef cnp.ndarray ws = np.empty(wsize, np.float32)
     cdef float *p_dx = _fptr(dxa)
-    cdef float *p_dw = _fptr(dwa)
+    cdef float *p_dw = _fptr_or_null(dwa)
     cdef float *p_dr = _fptr(dra)
     cdef float *p_db = _fptr_or_null(dba)
     cdef float *p_dh0 = _fptr(dh0a)
@@ -242,14 +260,14 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
     cdef const float *p_dhT = _fptr_or_null(dhT)
     cdef const float *p_dcT = _fptr_or_null(dcT)
     cdef const float *p_x = _fptr(xa)
-    cdef const float *p_w = _fptr(<cnp.ndarray>w)
+    cdef const float *p_w = _fptr_or_null(w)
     cdef const float *p_r = _fptr(<cnp.ndarray>r)
     cdef const float *p_m = _fptr_or_null(cache.mask)
     cdef const float *p_rd = _fptr_or_null(cache.rdmask)
     cdef const float *p_cache = _fptr(<cnp.ndarray>cache.data)
     cdef float *p_ws = _fptr(ws)
     cdef int gb = cache.go_backwards, act = cache.act, ract = cache.ract
-    cdef int kind = _RNN_KINDS[layer]
+    cdef int kind = _RNN_KINDS[layer], carry = cache.rdcarry
     with nogil:  # no Python object may be touched in here
         if kind == 0:
             ck_lstm_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dc0, p_dhs,
@@ -257,12 +275,12 @@ cdef object _rnn_backward(str layer, object dhseq, object dh_T, object dc_T,
                              n, t, c, u, gb, act, ract, p_ws)
         elif kind == 1:
             ck_gru_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dhs, p_dhT, p_x,
-                            p_w, p_r, p_m, p_cache, n, t, c, u, gb, act, ract,
-                            p_ws)
+                            p_w, p_r, p_m, p_rd, p_cache, n, t, c, u, gb, act,
+                            ract, carry, p_ws)
         else:
             ck_simple_rnn_backward(p_dx, p_dw, p_dr, p_db, p_dh0, p_dhs,
-                                   p_dhT, p_x, p_w, p_r, p_m, p_cache, n, t,
-                                   c, u, gb, act, p_ws)
+                                   p_dhT, p_x, p_w, p_r, p_m, p_rd, p_cache,
+                                   n, t, c, u, gb, act, p_ws)
     if layer == "LSTM":
         return dxa, dwa, dra, dba, dh0a, dc0a
     return dxa, dwa, dra, dba, dh0a
@@ -281,6 +299,9 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
     recurrent dropout, gate q's recurrent product reads h * recurrent_mask[q]
     (the backward uses the same masks, kept in the cache). Returns (hseq
     (N, T, U), h_T (N, U), c_T (N, U), cache) with cache for lstm_backward.
+    kernel None: x is the input projection x W itself, (N, T, 4U), made by
+    the caller (Keras 2's implementation=1 input dropout, one mask per
+    gate); the backward then returns dkernel None and dx (N, T, 4U).
     """
     return _rnn_forward("LSTM", x, kernel, recurrent_kernel, bias, h0, c0,
                         mask, go_backwards, activation, recurrent_activation,
@@ -295,7 +316,7 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel,
     dhseq (N, T, U), dh_T, dc_T (N, U): gradients of the outputs (None:
     zero). Accumulates into dx, dkernel, drecurrent, dbias, dh0, dc0 when
     given (fresh zeroed buffers otherwise) and returns them (dbias None
-    when the forward had no bias).
+    when the forward had no bias, dkernel None when it had kernel None).
     """
     return _rnn_backward("LSTM", dhseq, dh_T, dc_T, cache, x, kernel,
                          recurrent_kernel, dx, dkernel, drecurrent, dbias,
@@ -304,14 +325,21 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel,
 
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
                 go_backwards=False, activation="tanh",
-                recurrent_activation="hard_sigmoid"):
+                recurrent_activation="hard_sigmoid", recurrent_mask=None,
+                recurrent_mask_carry=False):
     """Keras 2 GRU (reset_after=False) over a whole sequence.
 
     Same contract as lstm_forward with 3 gates (z, r, h) and no cell
-    state. Returns (hseq (N, T, U), h_T (N, U), cache).
+    state. recurrent_mask (3, N, U) float32 or None: recurrent dropout,
+    z = ract(.. + (h * m[0]) R_z), r = ract(.. + (h * m[1]) R_r),
+    hh = act(.. + (r * (h * m[2])) R_h). recurrent_mask_carry (Keras 2.2's
+    GRUCell with implementation=2) makes the update read the masked state
+    too: h = z * (h * m[0]) + (1 - z) * hh. Returns (hseq (N, T, U), h_T
+    (N, U), cache).
     """
     return _rnn_forward("GRU", x, kernel, recurrent_kernel, bias, h0, None,
-                        mask, go_backwards, activation, recurrent_activation)
+                        mask, go_backwards, activation, recurrent_activation,
+                        recurrent_mask, recurrent_mask_carry)
 
 
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel, dx=None,
@@ -324,11 +352,15 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel, dx=None,
 
 
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
-                       mask=None, go_backwards=False, activation="tanh"):
+                       mask=None, go_backwards=False, activation="tanh",
+                       recurrent_mask=None):
     """Keras 2 SimpleRNN over a whole sequence: h = act(x W + h R + b).
-    Returns (hseq (N, T, U), h_T (N, U), cache)."""
+    recurrent_mask (1, N, U) float32 or None: recurrent dropout, the
+    product reads h * recurrent_mask[0]. Returns (hseq (N, T, U), h_T
+    (N, U), cache)."""
     return _rnn_forward("SimpleRNN", x, kernel, recurrent_kernel, bias, h0,
-                        None, mask, go_backwards, activation, None)
+                        None, mask, go_backwards, activation, None,
+                        recurrent_mask)
 
 
 def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel,

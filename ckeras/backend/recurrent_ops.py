@@ -83,9 +83,11 @@ def _time_slice(x, index):
 
 
 def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
-               go_backwards, activation, recurrent_activation, recurrent_mask=None):
+               go_backwards, activation, recurrent_activation, recurrent_mask=None,
+               recurrent_mask_carry=False):
     """Runs one recurrent op; returns [hseq, *final_states] (recorded).
-    recurrent_mask (LSTM only): constant (4, N, U) recurrent dropout masks."""
+    recurrent_mask: constant (G, N, U) recurrent dropout masks or None;
+    recurrent_mask_carry (GRU only): the update reads the masked state."""
     xv, W, R, b = _val(x), _val(kernel), _val(recurrent_kernel), _val(bias)
     sv = [_val(s) for s in states]
     n_states = len(states)
@@ -93,7 +95,7 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
     acts = {"lstm": (activation, recurrent_activation),
             "gru": (activation, recurrent_activation),
             "simple_rnn": (activation,)}[kind]
-    fast = W.dtype == _F32
+    fast = R.dtype == _F32
     if fast:
         fwd = native.get(kind + "_forward")
         bwd = native.get(kind + "_backward")
@@ -110,11 +112,13 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
     if recurrent_mask is not None:
         rd = np.asarray(array(recurrent_mask))
         extra["recurrent_mask"] = _f32(rd) if fast else rd
+        if recurrent_mask_carry:
+            extra["recurrent_mask_carry"] = True
     outs = fwd(xv, W, R, b, *sv, mask=m, go_backwards=go_backwards,
                activation=acts[0], **extra)
     results, cache = list(outs[:-1]), outs[-1]
     if not fast:
-        results = [r.astype(W.dtype) for r in results]
+        results = [r.astype(R.dtype) for r in results]
     if not _tape.recording:
         return results
     T = xv.shape[1]
@@ -128,12 +132,57 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
             dstates = [_f32(d) for d in dstates]
         grads = bwd(dhseq, *dstates, cache, xv, W, R)
         if not fast:
-            grads = [None if g is None else g.astype(W.dtype) for g in grads]
+            grads = [None if g is None else g.astype(R.dtype) for g in grads]
         dx, dW, dR, db = grads[:4]
         return (dx, dW, dR, db if bias is not None else None) + tuple(grads[4:])
     packed = record(packed, (x, kernel, recurrent_kernel, bias) + tuple(states),
                     backward)
     return _unpack(packed, T, n_states)
+
+
+def gate_inputs(x, kernel, input_masks):
+    """Keras 2's implementation=1 input dropout: the input projection with
+    one mask per gate, P[..., q] = (x * m_q) @ kernel[:, q] (N, T, G*U) for
+    x (N, T, C), kernel (C, G*U) and input_masks (G, N, C) (a constant, the
+    same at every step). Feed P to lstm/gru/simple_rnn with kernel=None; it
+    costs the GEMMs of the fused x W."""
+    xv, W = array(x), array(kernel)
+    mv = np.asarray(array(input_masks), xv.dtype)
+    N, T, C = xv.shape
+    G = mv.shape[0]
+    GU = W.shape[1]
+    if W.shape[0] != C or GU % G or mv.shape != (G, N, C):
+        raise ValueError(
+            f"gate_inputs expects x (N, T, C), kernel (C, G*units) and input_masks "
+            f"(G, N, C); got {xv.shape}, {W.shape} and {mv.shape}")
+    U = GU // G
+    fast = xv.dtype == _F32 and W.dtype == _F32
+    if fast:
+        xv, W, mv = _f32(xv), _f32(W), _f32(mv)
+
+    def masked(q):  # x * m_q as (N*T, C), m_q fixed over time
+        return (xv * mv[q][:, None, :]).reshape(N * T, C)
+    P = np.empty((N * T, GU), xv.dtype if fast else np.result_type(xv, W))
+    for q in range(G):
+        cols = slice(q * U, (q + 1) * U)
+        _matmul(masked(q), W[:, cols], P[:, cols])
+    P = P.reshape(N, T, GU)
+    if not _tape.recording:
+        return P
+
+    def backward(dP):
+        dP = np.asarray(dP, P.dtype).reshape(N * T, GU)
+        if fast:
+            dP = _f32(dP)
+        dx = np.zeros((N, T, C), P.dtype)
+        dW = np.empty((C, GU), P.dtype)
+        for q in range(G):
+            cols = slice(q * U, (q + 1) * U)
+            _matmul(masked(q), dP[:, cols], dW[:, cols], trans_a=True)
+            dx += mv[q][:, None, :] * _matmul(dP[:, cols], W[:, cols],
+                                              trans_b=True).reshape(N, T, C)
+        return dx, dW
+    return record(P, (x, kernel), backward)
 
 
 def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
@@ -151,17 +200,24 @@ def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None,
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
         go_backwards=False, activation="tanh", recurrent_activation="hard_sigmoid",
-        reset_after=False):
+        reset_after=False, recurrent_mask=None, recurrent_mask_carry=False):
     """Keras 2 GRU (gates z, r, h). Returns (hseq, h_T).
 
     reset_after=False (Keras 2.0 form, the C kernel): bias (3U,).
     reset_after=True (Keras 2.2 / CuDNN form, ``_gru_reset_after``): bias
-    (2, 3U), row 0 for the inputs, row 1 for the recurrent product."""
+    (2, 3U), row 0 for the inputs, row 1 for the recurrent product.
+    recurrent_mask (3, N, U) or None: recurrent dropout (a constant: no
+    gradient), gate q's recurrent product reads h * recurrent_mask[q]
+    (reset_after=False: (r * (h * m_h)) R_h; True: r * ((h * m_h) R_h +
+    b_rec_h)). recurrent_mask_carry: the update reads the masked state too,
+    h = z * (h * m_z) + (1 - z) * hh (Keras 2.2's implementation=2)."""
     if reset_after:
         return _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask,
-                                go_backwards, activation, recurrent_activation)
+                                go_backwards, activation, recurrent_activation,
+                                recurrent_mask, recurrent_mask_carry)
     return tuple(_recurrent("gru", x, kernel, recurrent_kernel, bias, [h0], mask,
-                            go_backwards, activation, recurrent_activation))
+                            go_backwards, activation, recurrent_activation,
+                            recurrent_mask, recurrent_mask_carry))
 
 
 # ---- GRU, reset_after=True: numpy steps, GEMMs on ckeras's sgemm -----------------
@@ -177,7 +233,8 @@ def _matmul(a, b, out=None, trans_a=False, trans_b=False, beta=0.0):
 
 
 def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
-                     activation, recurrent_activation):
+                     activation, recurrent_activation, recurrent_mask=None,
+                     recurrent_mask_carry=False):
     """The reset_after=True GRU over a whole sequence, one recorded op.
 
     Forward (per step t, gates z, r, h; xg for all t in one GEMM first):
@@ -185,35 +242,49 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
         inner = h_prev R + b_rec           (N, 3U)
         z = ract(xg_z + inner_z);  r = ract(xg_r + inner_r)
         hh = act(xg_h + r * inner_h);  h = z * h_prev + (1 - z) * hh
-    A masked step keeps h. float32 runs its GEMMs on ckeras's sgemm, other
-    dtypes in float64 with numpy (the gradient checks run this same code);
-    ``reference.recurrent.gru_reset_after_*`` is the per-step oracle.
+    With recurrent dropout masks m (3, N, U): inner_q = (h_prev * m_q) R_q +
+    b_rec_q, one GEMM per gate; with recurrent_mask_carry the update reads
+    h_prev * m_z. A masked step keeps h. float32 runs its GEMMs on ckeras's
+    sgemm, other dtypes in float64 with numpy (the gradient checks run this
+    same code); ``reference.recurrent.gru_reset_after_*`` is the per-step
+    oracle.
     """
     from ckeras.reference.recurrent import ACTIVATIONS
     xv, W, R, b, hv = (_val(v) for v in (x, kernel, recurrent_kernel, bias, h0))
     if np.ndim(xv) != 3:
         raise ValueError(f"gru input must be 3-D (batch, timesteps, features), got "
                          f"shape {np.shape(xv)}")
-    out_dtype = W.dtype
-    dt = _F32 if W.dtype == _F32 else np.dtype(np.float64)
+    out_dtype = R.dtype
+    dt = _F32 if R.dtype == _F32 else np.dtype(np.float64)
 
     def cast(a):
         return None if a is None else np.ascontiguousarray(a, dtype=dt)
     xv, W, R, b, hv = cast(xv), cast(W), cast(R), cast(b), cast(hv)
     N, T, C = xv.shape
     U = R.shape[0]
-    if W.shape != (C, 3 * U) or R.shape != (U, 3 * U) or (
+    w_shape = (3 * U,) * 2 if W is None else W.shape  # None: x is x W
+    if w_shape != (C, 3 * U) or R.shape != (U, 3 * U) or (
             b is not None and b.shape != (2, 3 * U)):
         raise ValueError(
-            f"gru(reset_after=True) expects kernel ({C}, {3 * U}), recurrent_kernel "
-            f"({U}, {3 * U}) and bias (2, {3 * U}); got {W.shape}, {R.shape} and "
-            f"{None if b is None else b.shape}")
+            f"gru(reset_after=True) expects kernel ({C}, {3 * U}) (or None with x "
+            f"(batch, time, {3 * U}), the projection), recurrent_kernel ({U}, "
+            f"{3 * U}) and bias (2, {3 * U}); got {None if W is None else W.shape}, "
+            f"{R.shape} and {None if b is None else b.shape}, x {xv.shape}")
     act, dact = ACTIVATIONS[activation]
     ract, dract = ACTIVATIONS[recurrent_activation]
     keep = None if mask is None else np.asarray(array(mask)) != 0  # (N, T)
     times = range(T - 1, -1, -1) if go_backwards else range(T)
+    rd = None
+    if recurrent_mask is not None:
+        rd = np.ascontiguousarray(array(recurrent_mask), dtype=dt)
+        if rd.shape != (3, N, U):
+            raise ValueError(f"gru(reset_after=True) recurrent_mask must have shape "
+                             f"(gates, batch, units) = (3, {N}, {U}), got {rd.shape}")
+    mc = rd[0] if rd is not None and recurrent_mask_carry else None  # carry mask
+    beta = 1.0 if b is not None else 0.0
 
-    xg = _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
+    xg = xv.copy() if W is None else \
+        _matmul(xv.reshape(N * T, C), W).reshape(N, T, 3 * U)  # x W, all steps
     if b is not None:
         xg += b[0]
     h = np.zeros((N, U), dt) if hv is None else hv.copy()
@@ -224,12 +295,17 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
     for s, t in enumerate(times):
         if b is not None:
             inner[...] = b[1]
-        _matmul(h, R, inner, beta=1.0 if b is not None else 0.0)  # h R + b_rec
+        if rd is None:
+            _matmul(h, R, inner, beta=beta)  # h R + b_rec
+        else:  # (h * m_q) R_q + b_rec_q, gate by gate
+            for q in range(3):
+                cols = slice(q * U, (q + 1) * U)
+                _matmul(h * rd[q], R[:, cols], inner[:, cols], beta=beta)
         zr = ract(xg[:, t, :2 * U] + inner[:, :2 * U])  # z and r at once
         z, r = zr[:, :U], zr[:, U:]
         hh = act(xg[:, t, 2 * U:] + r * inner[:, 2 * U:])
         h_prev[s], zs[s], rs[s], hhs[s], inner_hs[s] = h, z, r, hh, inner[:, 2 * U:]
-        h_new = hh + z * (h - hh)
+        h_new = hh + z * ((h if mc is None else h * mc) - hh)
         h = h_new if keep is None else np.where(keep[:, t:t + 1], h_new, h)
         hseq[:, s] = h
     results = [hseq.astype(out_dtype, copy=False), h.astype(out_dtype, copy=False)]
@@ -245,8 +321,9 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
             t = times[s]
             dh += dy[:, s]
             z, r, hh = zs[s], rs[s], hhs[s]
-            # h = z * h_prev + (1 - z) * hh  (a masked row computed nothing)
-            dzz = dh * (h_prev[s] - hh) * dract(z)
+            hc = h_prev[s] if mc is None else h_prev[s] * mc  # what the carry read
+            # h = z * hc + (1 - z) * hh  (a masked row computed nothing)
+            dzz = dh * (hc - hh) * dract(z)
             dzh = dh * (1 - z) * dact(hh)
             if keep is not None:
                 k = keep[:, t:t + 1]
@@ -256,13 +333,30 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
             dxg[:, t, :U], dxg[:, t, U:2 * U], dxg[:, t, 2 * U:] = dzz, dzr, dzh
             dinner[s, :, :U], dinner[s, :, U:2 * U] = dzz, dzr
             dinner[s, :, 2 * U:] = dzh * r
-            # dh_prev: through z * h_prev (all of dh on a masked row) and h R
-            dh = dh * (z if keep is None else np.where(k, z, 1))
-            _matmul(dinner[s], R, dh, trans_b=True, beta=1.0)
+            # dh_prev: through the carry (all of dh on a masked row) and the
+            # products, inner_q = (h_prev * m_q) R_q + b_rec_q
+            zc = z if mc is None else z * mc
+            dh = dh * (zc if keep is None else np.where(k, zc, 1))
+            if rd is None:
+                _matmul(dinner[s], R, dh, trans_b=True, beta=1.0)
+            else:
+                for q in range(3):
+                    cols = slice(q * U, (q + 1) * U)
+                    dh += rd[q] * _matmul(dinner[s][:, cols], R[:, cols], trans_b=True)
         dxg2, dinner2 = dxg.reshape(N * T, 3 * U), dinner.reshape(T * N, 3 * U)
-        dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
-        dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
-        dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
+        if W is None:  # x was the projection itself
+            dx, dW = dxg, None
+        else:
+            dx = _matmul(dxg2, W, trans_b=True).reshape(N, T, C)
+            dW = _matmul(xv.reshape(N * T, C), dxg2, trans_a=True)
+        if rd is None:
+            dR = _matmul(h_prev.reshape(T * N, U), dinner2, trans_a=True)
+        else:  # dR_q = sum over steps of (h_prev * m_q)^T dinner_q
+            dR = np.empty((U, 3 * U), dt)
+            for q in range(3):
+                cols = slice(q * U, (q + 1) * U)
+                _matmul((h_prev * rd[q]).reshape(T * N, U), dinner2[:, cols],
+                        dR[:, cols], trans_a=True)
         db = None if b is None else np.stack([dxg2.sum(axis=0), dinner2.sum(axis=0)])
         return tuple(None if g is None else g.astype(out_dtype, copy=False)
                      for g in (dx, dW, dR, db, dh))
@@ -272,7 +366,9 @@ def _gru_reset_after(x, kernel, recurrent_kernel, bias, h0, mask, go_backwards,
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
-               go_backwards=False, activation="tanh"):
-    """h_t = act(x_t W + h_{t-1} R + b). Returns (hseq, h_T)."""
+               go_backwards=False, activation="tanh", recurrent_mask=None):
+    """h_t = act(x_t W + h_{t-1} R + b). Returns (hseq, h_T).
+    recurrent_mask (1, N, U) or None: recurrent dropout, the product reads
+    h_{t-1} * recurrent_mask[0] (a constant: no gradient)."""
     return tuple(_recurrent("simple_rnn", x, kernel, recurrent_kernel, bias, [h0],
-                            mask, go_backwards, activation, None))
+                            mask, go_backwards, activation, None, recurrent_mask))

@@ -7,12 +7,20 @@ timesteps, units) with return_sequences; return_state appends the final
 states ([output, h] or, for LSTM, [output, h, c]). A mask (from
 Embedding(mask_zero=True) or Masking) makes masked steps keep the
 previous state and output.
+
+dropout and recurrent_dropout follow Keras 2.2.4's cells: masks drawn
+once per call and fixed over time, only in training; with
+implementation=1 each gate gets its own input mask and its own recurrent
+mask, with implementation=2 the gates share one of each.
 """
 import numpy as np
 
 from ckeras import activations, constraints, initializers, regularizers
 from ckeras import backend as K
+from ckeras.backend import native
+from ckeras.backend.nn_ops import dropout_seed
 from ckeras.backend.nn_ops import rng as _rng
+from ckeras.backend.recurrent_ops import gate_inputs
 from ckeras.engine.base_layer import Layer, to_list
 
 
@@ -35,7 +43,6 @@ class Recurrent(Layer):
     _STATES = 1
     _OP = None  # the backend op: K.simple_rnn, K.gru or K.lstm
     _produces_mask = False  # it only passes an input mask through
-    _RECURRENT_DROPOUT = False  # the kernel takes recurrent dropout masks
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid",
                  use_bias=True, kernel_initializer="glorot_uniform",
@@ -84,11 +91,6 @@ class Recurrent(Layer):
         if not 0. <= recurrent_dropout < 1.:
             raise ValueError(f"{kind} layer {self.name}: recurrent_dropout must be in "
                              f"[0, 1), got {recurrent_dropout!r}")
-        if recurrent_dropout and not self._RECURRENT_DROPOUT:
-            raise NotImplementedError(
-                f"{kind} layer {self.name}: recurrent_dropout={recurrent_dropout} is not "
-                f"supported yet by ckeras's fused {kind} kernel (LSTM supports it); use "
-                "recurrent_dropout=0. (dropout= on the inputs is supported)")
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = return_sequences
@@ -223,16 +225,31 @@ class Recurrent(Layer):
             states = self.states
         else:
             states = [None] * self._STATES
-        if self.dropout > 0 and training:
-            # one input mask per sample, fixed across time (Keras 2)
+        kernel = self.kernel
+        if self.dropout > 0 and training and self._GATES > 1 and self.implementation == 1:
+            # Keras 2.2.4's implementation=1: one input mask per gate, each
+            # fixed across time; the layer projects x gate by gate and the
+            # sequence op takes that projection (kernel None)
+            x = gate_inputs(x, self.kernel, self._input_masks(shape[0], shape[2]))
+            kernel = None
+        elif self.dropout > 0 and training:
+            # one input mask per sample shared by the gates, fixed across time
             x = K.dropout(x, self.dropout, noise_shape=(shape[0], 1, shape[2]))
-        outs = self._run(x, states, mask, training)
+        outs = self._run(x, states, mask, training, kernel)
         if self.stateful:
             self.states = [np.array(getattr(s, "value", s), copy=True) for s in outs[1:]]
         output = outs[0] if self.return_sequences else outs[1]
         if self.return_state:
             return [output] + list(outs[1:])
         return output
+
+    def _input_masks(self, batch, input_dim):
+        """Keras 2.2.4's implementation=1 input dropout masks, one per gate,
+        drawn once per call (fixed over time): (G, batch, input_dim) of 0
+        and 1 / (1 - rate), from the dropout kernel's stream."""
+        ones = np.ones((self._GATES, batch, input_dim), np.float32)
+        mask = native.dropout_forward(ones, self.dropout, dropout_seed())[1]
+        return mask.astype(K.floatx(), copy=False)
 
     def _recurrent_masks(self, batch):
         """Keras 2's recurrent dropout masks, drawn once per call (fixed over
@@ -246,17 +263,23 @@ class Recurrent(Layer):
         return np.ascontiguousarray(np.broadcast_to(
             masks, (self._GATES, batch, self.units)))
 
-    def _run(self, x, states, mask, training=None):
+    def _run(self, x, states, mask, training, kernel):
+        """The sequence op on x; kernel None: x is the input projection
+        (gate_inputs)."""
         kw = dict(mask=mask, go_backwards=self.go_backwards,
                   activation=activations.kernel_name(self.activation))
         if self._GATES > 1:
             kw["recurrent_activation"] = activations.kernel_name(self.recurrent_activation)
         if self.recurrent_dropout > 0 and training:
             batch = np.shape(getattr(x, "value", x))[0]
-            kw["recurrent_mask"] = self._recurrent_masks(batch)
+            kw.update(self._recurrent_dropout_kwargs(batch))
         kw.update(self._op_kwargs())
-        return type(self)._OP(x, self.kernel, self.recurrent_kernel, self.bias,
-                              *states, **kw)
+        return type(self)._OP(x, kernel, self.recurrent_kernel, self.bias, *states,
+                              **kw)
+
+    def _recurrent_dropout_kwargs(self, batch):
+        """The sequence op's recurrent dropout keywords for one call."""
+        return {"recurrent_mask": self._recurrent_masks(batch)}
 
     def _op_kwargs(self):
         """Layer-specific keywords of the sequence op (GRU's reset_after)."""
@@ -333,6 +356,12 @@ class GRU(Recurrent):
     inputs, row 1 for the recurrent product:
     ``hh = act(x W_h + b_in_h + r * (h R_h + b_rec_h))``; it runs as a
     numpy op (``K.gru(..., reset_after=True)``).
+
+    recurrent_dropout follows Keras 2.2.4's GRUCell: implementation=1 draws
+    one mask per gate (z, r, h), each applied to the state before that
+    gate's recurrent product; implementation=2 shares one mask, and (as
+    its ``h_tm1 *= rec_dp_mask[0]`` rebinds the state) the update
+    ``h = z * h_tm1 + (1 - z) * hh`` reads the masked state too.
     """
 
     _GATES, _STATES, _OP = 3, 1, staticmethod(K.gru)
@@ -347,6 +376,12 @@ class GRU(Recurrent):
     def _op_kwargs(self):
         return {"reset_after": True} if self.reset_after else {}
 
+    def _recurrent_dropout_kwargs(self, batch):
+        kw = super()._recurrent_dropout_kwargs(batch)
+        if self.implementation != 1:
+            kw["recurrent_mask_carry"] = True
+        return kw
+
     def get_config(self):
         config = super().get_config()
         config["reset_after"] = self.reset_after
@@ -359,7 +394,6 @@ class LSTM(Recurrent):
     initialization (Jozefowicz et al.)."""
 
     _GATES, _STATES, _OP = 4, 2, staticmethod(K.lstm)
-    _RECURRENT_DROPOUT = True
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)

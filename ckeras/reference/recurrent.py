@@ -8,9 +8,16 @@ masked step keeps the previous state and outputs it; go_backwards
 processes time reversed and outputs in processed order. Forward returns
 the outputs and a cache (a dict); backward returns fresh gradients.
 
-LSTM's recurrent_mask (4, N, U) or None is Keras 2's recurrent dropout:
-gate q's recurrent product reads h_{s-1} * recurrent_mask[q] (the same
-masks at every step, h0 included); None: no dropout.
+kernel None: x is the input projection x W itself, (N, T, G*U) (the
+caller projected it, e.g. with one input dropout mask per gate); the
+backward then returns dkernel None and dx (N, T, G*U).
+
+recurrent_mask (G, N, U) or None is Keras 2's recurrent dropout: gate
+q's recurrent product reads h_{s-1} * recurrent_mask[q] (the same masks at
+every step, h0 included); None: no dropout. GRU's recurrent_mask_carry
+(Keras 2.2's GRUCell with implementation=2, which rebinds h_tm1 to the
+masked state) makes the update read the masked state too:
+h = z * (h_{s-1} * recurrent_mask[0]) + (1 - z) * hh.
 
 Written as plain per-step loops, for clarity: the forward saves each
 step's values, the backward undoes the steps in reverse order.
@@ -44,6 +51,14 @@ def _setup(x, recurrent_kernel, h0, mask, go_backwards):
     return x, N, T, U, h, keep, times
 
 
+def _kernel(kernel, recurrent_kernel):
+    """The input kernel; None (x is the input projection x W itself, made by
+    the caller) acts as the identity of size G*U, and dkernel is None."""
+    if kernel is None:
+        return np.eye(np.shape(recurrent_kernel)[1])
+    return _f64(kernel)
+
+
 def _bias(bias, width):
     return np.zeros(width) if bias is None else _f64(bias)
 
@@ -62,7 +77,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  mask=None, go_backwards=False, activation="tanh",
                  recurrent_activation="hard_sigmoid", recurrent_mask=None):
     """Returns (hseq (N, T, U), h_T, c_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     rmask = _f64(recurrent_mask)
     b = _bias(bias, 4 * U)
@@ -90,7 +105,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
 
 def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0, dc0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -130,38 +145,51 @@ def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
         # masked rows: the state passed through unchanged
         dh = dh_prev + (1 - k) * dh
         dc = k * dcc * st["f"] + (1 - k) * dc
-    return dx, dW, dR, db, dh, dc
+    return dx, (None if kernel is None else dW), dR, db, dh, dc
 
 
 # ----------------------------------------------------------------- GRU
+def _gru_masks(recurrent_mask, carry, N, U):
+    """(m_z, m_r, m_h, m_carry) of GRU's recurrent dropout: ones without
+    recurrent_mask; m_carry is m_z with carry, ones otherwise."""
+    ones = np.ones((N, U))
+    if recurrent_mask is None:
+        return ones, ones, ones, ones
+    m = _f64(recurrent_mask)
+    return m[0], m[1], m[2], (m[0] if carry else ones)
+
+
 def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
                 go_backwards=False, activation="tanh",
-                recurrent_activation="hard_sigmoid"):
+                recurrent_activation="hard_sigmoid", recurrent_mask=None,
+                recurrent_mask_carry=False):
     """Keras 2.0 GRU (reset_after=False). Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b = _bias(bias, 3 * U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
+    mz, mr, mh, mc = _gru_masks(recurrent_mask, recurrent_mask_carry, N, U)
     hseq = np.zeros((N, T, U))
     steps = []
     for s, t in enumerate(times):
         xz = x[:, t] @ W + b
-        z = ract(xz[:, :U] + h @ R[:, :U])
-        r = ract(xz[:, U:2 * U] + h @ R[:, U:2 * U])
-        hh = act(xz[:, 2 * U:] + (r * h) @ R[:, 2 * U:])
-        h_new = z * h + (1 - z) * hh
+        z = ract(xz[:, :U] + (h * mz) @ R[:, :U])
+        r = ract(xz[:, U:2 * U] + (h * mr) @ R[:, U:2 * U])
+        hh = act(xz[:, 2 * U:] + (r * (h * mh)) @ R[:, 2 * U:])
+        h_new = z * (h * mc) + (1 - z) * hh
         k = keep[:, t:t + 1]
         steps.append(dict(t=t, h_prev=h, z=z, r=r, hh=hh, keep=k))
         h = np.where(k != 0, h_new, h)
         hseq[:, s] = h
     cache = dict(steps=steps, activation=activation,
-                 recurrent_activation=recurrent_activation)
+                 recurrent_activation=recurrent_activation,
+                 masks=(mz, mr, mh, mc))
     return hseq, h, cache
 
 
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -169,29 +197,32 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
     dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros(3 * U)
+    mz, mr, mh, mc = cache["masks"]  # ones where no recurrent dropout
     for s in range(T - 1, -1, -1):
         st = cache["steps"][s]
         k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
         if dhseq is not None:
             dh = dh + _f64(dhseq)[:, s]
-        # h = z * h_prev + (1 - z) * hh
-        dzz = dh * (hp - hh) * dract(z) * k
+        # h = z * (h_prev * m_c) + (1 - z) * hh
+        dzz = dh * (hp * mc - hh) * dract(z) * k
         dzh = dh * (1 - z) * dact(hh) * k
-        dh_prev = dh * z
-        # hh = act(x W_h + b_h + (r * h_prev) R_h)
+        dh_prev = dh * z * mc
+        # hh = act(x W_h + b_h + (r * (h_prev * m_h)) R_h)
         drh = dzh @ R[:, 2 * U:].T
-        dzr = drh * hp * dract(r)
-        dh_prev = dh_prev + drh * r
+        dzr = drh * (hp * mh) * dract(r)
+        dh_prev = dh_prev + drh * r * mh
         dz = np.concatenate([dzz, dzr, dzh], axis=1)
         t = st["t"]
         dW += x[:, t].T @ dz
-        dR[:, :2 * U] += hp.T @ dz[:, :2 * U]
-        dR[:, 2 * U:] += (r * hp).T @ dzh
+        # z, r = ract(... + (h_prev * m_z) R_z), ract(... + (h_prev * m_r) R_r)
+        dR[:, :U] += (hp * mz).T @ dzz
+        dR[:, U:2 * U] += (hp * mr).T @ dzr
+        dR[:, 2 * U:] += (r * (hp * mh)).T @ dzh
         db += dz.sum(axis=0)
         dx[:, t] += dz @ W.T
-        dh_prev = dh_prev + dz[:, :2 * U] @ R[:, :2 * U].T
+        dh_prev = dh_prev + mz * (dzz @ R[:, :U].T) + mr * (dzr @ R[:, U:2 * U].T)
         dh = k * dh_prev + (1 - k) * dh
-    return dx, dW, dR, db, dh
+    return dx, (None if kernel is None else dW), dR, db, dh
 
 
 # ---------------------------------------------- GRU (reset_after=True)
@@ -205,42 +236,47 @@ def _gru_ra_bias(bias, U):
 
 def gru_reset_after_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
                             mask=None, go_backwards=False, activation="tanh",
-                            recurrent_activation="hard_sigmoid"):
+                            recurrent_activation="hard_sigmoid",
+                            recurrent_mask=None, recurrent_mask_carry=False):
     """Keras 2.2 GRU with reset_after=True (the CuDNN form): the reset gate
     multiplies the recurrent product, and bias is (2, 3U) (row 0 input,
-    row 1 recurrent) or None. Per step, gates z, r, h:
+    row 1 recurrent) or None. Per step, gates z, r, h (m_q the recurrent
+    dropout masks, ones without them; m_c = m_z with recurrent_mask_carry):
 
-        xg = x_t W + b_in;  inner = h_prev R + b_rec
+        xg = x_t W + b_in;  inner_q = (h_prev * m_q) R_q + b_rec_q
         z = ract(xg_z + inner_z);  r = ract(xg_r + inner_r)
-        hh = act(xg_h + r * inner_h);  h = z * h_prev + (1 - z) * hh
+        hh = act(xg_h + r * inner_h);  h = z * (h_prev * m_c) + (1 - z) * hh
 
     Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b_in, b_rec = _gru_ra_bias(bias, U)
     act, ract = ACTIVATIONS[activation][0], ACTIVATIONS[recurrent_activation][0]
+    masks = _gru_masks(recurrent_mask, recurrent_mask_carry, N, U)
+    mc = masks[3]
     hseq = np.zeros((N, T, U))
     steps = []
     for s, t in enumerate(times):
         xg = x[:, t] @ W + b_in
-        inner = h @ R + b_rec
+        inner = np.concatenate([(h * masks[q]) @ R[:, q * U:(q + 1) * U]
+                                for q in range(3)], axis=1) + b_rec
         z = ract(xg[:, :U] + inner[:, :U])
         r = ract(xg[:, U:2 * U] + inner[:, U:2 * U])
         hh = act(xg[:, 2 * U:] + r * inner[:, 2 * U:])
-        h_new = z * h + (1 - z) * hh
+        h_new = z * (h * mc) + (1 - z) * hh
         k = keep[:, t:t + 1]
         steps.append(dict(t=t, h_prev=h, z=z, r=r, hh=hh, inner_h=inner[:, 2 * U:],
                           keep=k))
         h = np.where(k != 0, h_new, h)
         hseq[:, s] = h
     cache = dict(steps=steps, activation=activation,
-                 recurrent_activation=recurrent_activation)
+                 recurrent_activation=recurrent_activation, masks=masks)
     return hseq, h, cache
 
 
 def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias (2, 3U), dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
@@ -248,57 +284,68 @@ def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
     dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros((2, 3 * U))
+    masks = cache["masks"]  # (m_z, m_r, m_h, m_c), ones without dropout
+    mc = masks[3]
     for s in range(T - 1, -1, -1):
         st = cache["steps"][s]
         k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
         if dhseq is not None:
             dh = dh + _f64(dhseq)[:, s]
-        # h = z * h_prev + (1 - z) * hh
-        dzz = dh * (hp - hh) * dract(z) * k
+        # h = z * (h_prev * m_c) + (1 - z) * hh
+        dzz = dh * (hp * mc - hh) * dract(z) * k
         dzh = dh * (1 - z) * dact(hh) * k
         # hh = act(xg_h + r * inner_h)
         dzr = dzh * st["inner_h"] * dract(r)
         dxg = np.concatenate([dzz, dzr, dzh], axis=1)  # d(x W + b_in)
-        dinner = np.concatenate([dzz, dzr, dzh * r], axis=1)  # d(h_prev R + b_rec)
+        dinner = np.concatenate([dzz, dzr, dzh * r], axis=1)  # d(inner)
         t = st["t"]
         dW += x[:, t].T @ dxg
         dx[:, t] += dxg @ W.T
         db[0] += dxg.sum(axis=0)
-        dR += hp.T @ dinner
         db[1] += dinner.sum(axis=0)
+        # inner_q = (h_prev * m_q) R_q + b_rec_q
+        dh_prev = dh * z * mc
+        for q in range(3):
+            cols = slice(q * U, (q + 1) * U)
+            dR[:, cols] += (hp * masks[q]).T @ dinner[:, cols]
+            dh_prev = dh_prev + masks[q] * (dinner[:, cols] @ R[:, cols].T)
         # masked rows: the state passed through unchanged
-        dh = k * (dh * z + dinner @ R.T) + (1 - k) * dh
-    return dx, dW, dR, db, dh
+        dh = k * dh_prev + (1 - k) * dh
+    return dx, (None if kernel is None else dW), dR, db, dh
 
 
 # ----------------------------------------------------------- SimpleRNN
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
-                       mask=None, go_backwards=False, activation="tanh"):
-    """h = act(x W + h R + b). Returns (hseq, h_T, cache)."""
-    W, R = _f64(kernel), _f64(recurrent_kernel)
+                       mask=None, go_backwards=False, activation="tanh",
+                       recurrent_mask=None):
+    """h = act(x W + (h * m) R + b), m = recurrent_mask[0] (ones without).
+    Returns (hseq, h_T, cache)."""
+    W, R = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel)
     x, N, T, U, h, keep, times = _setup(x, R, h0, mask, go_backwards)
     b = _bias(bias, U)
     act = ACTIVATIONS[activation][0]
+    m = np.ones((N, U)) if recurrent_mask is None else _f64(recurrent_mask)[0]
     hseq = np.zeros((N, T, U))
     steps = []
     for s, t in enumerate(times):
-        y = act(x[:, t] @ W + h @ R + b)
+        y = act(x[:, t] @ W + (h * m) @ R + b)
         k = keep[:, t:t + 1]
         steps.append(dict(t=t, h_prev=h, y=y, keep=k))
         h = np.where(k != 0, y, h)
         hseq[:, s] = h
-    return hseq, h, dict(steps=steps, activation=activation)
+    return hseq, h, dict(steps=steps, activation=activation, recurrent_mask=m)
 
 
 def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _f64(kernel), _f64(recurrent_kernel), _f64(x)
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
     N, T, _ = x.shape
     U = R.shape[0]
     dact = ACTIVATIONS[cache["activation"]][1]
     dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
     dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros(U)
+    m = cache["recurrent_mask"]  # ones without recurrent dropout
     for s in range(T - 1, -1, -1):
         st = cache["steps"][s]
         k = st["keep"]
@@ -307,8 +354,9 @@ def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         dz = dh * dact(st["y"]) * k
         t = st["t"]
         dW += x[:, t].T @ dz
-        dR += st["h_prev"].T @ dz
+        # y = act(x W + (h_prev * m) R + b)
+        dR += (st["h_prev"] * m).T @ dz
         db += dz.sum(axis=0)
         dx[:, t] += dz @ W.T
-        dh = dz @ R.T + (1 - k) * dh
-    return dx, dW, dR, db, dh
+        dh = m * (dz @ R.T) + (1 - k) * dh
+    return dx, (None if kernel is None else dW), dR, db, dh

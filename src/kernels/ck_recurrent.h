@@ -10,7 +10,11 @@
  *     activation;
  *   - the unit blocking of one time step (fixed by the shape, never by
  *     the thread count);
- *   - the bias gradient (column sums in a fixed order).
+ *   - the bias gradient (column sums in a fixed order);
+ *   - the recurrent dropout helpers (masked copies of the state, masked
+ *     accumulation of the gradient of the state);
+ *   - the input projection x W of every step and its backward (W NULL: x
+ *     is the projection already, projected by the caller).
  *
  * Supported activations: linear, relu, sigmoid, hard_sigmoid, tanh (any
  * other value computes linear; the bindings reject them).
@@ -130,6 +134,66 @@ static inline void ck_rnn_colsum_add(float *db, const float *dz, int64_t rows,
     ck_rnn_colsum_ctx c = {db, dz, rows, cols};
     ck_parallel_for(ck_nblocks(cols, CK_RNN_COLSUM_BLOCK), ck_rnn_colsum_block,
                     &c);
+}
+
+/* Recurrent dropout (rdmask[q] [N, U], fixed for the whole sequence).
+ * dh[n, u0:u1] += m[n, u0:u1] * tmp[n, u0:u1] for every row n < N: the
+ * gradient of the state through a product that read h * m (dh, tmp, m
+ * [N, U]). */
+CK_VECTOR_CLONES static void ck_rnn_mask_add(float *dh, const float *tmp,
+                                             const float *m, int64_t N,
+                                             int64_t U, int64_t u0,
+                                             int64_t u1) {
+    for (int64_t n = 0; n < N; n++) {
+        float *d = dh + n * U + u0;
+        const float *t = tmp + n * U + u0, *mm = m + n * U + u0;
+        for (int64_t j = 0; j < u1 - u0; j++) d[j] += mm[j] * t[j];
+    }
+}
+
+/* dst[n, t, :] = src[n, t, :] * m[n, :]: every saved state of sample n
+ * (src, dst [N, T, U]) times its mask (m [N, U]), for dR's GEMM. */
+CK_VECTOR_CLONES static void ck_rnn_mask_states(float *dst, const float *src,
+                                                const float *m, int64_t N,
+                                                int64_t T, int64_t U) {
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t t = 0; t < T; t++) {
+            float *d = dst + (n * T + t) * U;
+            const float *s = src + (n * T + t) * U, *mm = m + n * U;
+            for (int64_t j = 0; j < U; j++) d[j] = s[j] * mm[j];
+        }
+}
+
+/* gates[rows, GU] = x[rows, C] @ W[C, GU]; W NULL: x is [rows, GU] (the
+ * caller's projection, C == GU) and is copied. */
+static inline void ck_rnn_project_inputs(float *gates, const float *x,
+                                         const float *W, int64_t rows,
+                                         int64_t C, int64_t GU) {
+    if (W)
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, GU, C, 1.0f, x, C, W, GU,
+                 0.0f, gates, GU);
+    else
+        for (int64_t i = 0; i < rows * GU; i++) gates[i] = x[i];
+}
+
+/* Backward of ck_rnn_project_inputs: dW[C, GU] += x^T @ dz[rows, GU] and
+ * dx[rows, C] += dz @ W^T (dx NULL: not wanted); W NULL: dx += dz, dW is
+ * not touched. */
+static inline void ck_rnn_project_inputs_backward(float *dx, float *dW,
+                                                  const float *x,
+                                                  const float *W,
+                                                  const float *dz,
+                                                  int64_t rows, int64_t C,
+                                                  int64_t GU) {
+    if (W) {
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, GU, rows, 1.0f, x, C, dz, GU,
+                 1.0f, dW, GU);
+        if (dx)
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, rows, C, GU, 1.0f, dz, GU, W, GU,
+                     1.0f, dx, C);
+    } else if (dx) {
+        for (int64_t i = 0; i < rows * GU; i++) dx[i] += dz[i];
+    }
 }
 
 #endif /* CK_RECURRENT_H */

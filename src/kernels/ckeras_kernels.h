@@ -217,8 +217,14 @@ double ck_fma_peak_gflops(int64_t iters);
 /* reads; backward takes the same sizes and flags, dhseq/dhT/dcT (NULL: */
 /* zero), and accumulates into dx, dW, dR, db, dh0 (dx, db, dh0, dc0    */
 /* may be NULL), with ck_*_workspace_size floats of scratch.            */
-/* LSTM rdmask [4, N, U] (NULL: none): recurrent dropout, gate q's      */
-/* recurrent product reads h * rdmask[q]; backward takes the same one.  */
+/* rdmask [G, N, U] (NULL: none): recurrent dropout, gate q's recurrent */
+/* product reads h * rdmask[q] (GRU's h gate: (r * (h * rdmask[2])) R_h);*/
+/* backward takes the same one. GRU rdcarry != 0 (Keras 2.2's GRUCell    */
+/* with implementation=2): the update's carry reads it too,             */
+/* h = z * (h * rdmask[0]) + (1 - z) * hh; ignored without rdmask.      */
+/* W NULL: x is the input projection x_t W itself, [N, T, G*U] (C must  */
+/* be G*U), e.g. projected by the caller with one input dropout mask    */
+/* per gate; backward then adds dz into dx and leaves dW (may be NULL). */
 /* ------------------------------------------------------------------ */
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
@@ -240,15 +246,15 @@ int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U);
 void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
                     const float *W, const float *R, const float *b,
-                    const float *h0, const float *mask, int64_t N, int64_t T,
-                    int64_t C, int64_t U, int go_backwards, int act,
-                    int ract);
+                    const float *h0, const float *mask, const float *rdmask,
+                    int64_t N, int64_t T, int64_t C, int64_t U,
+                    int go_backwards, int act, int ract, int rdcarry);
 void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                      const float *dhseq, const float *dhT, const float *x,
                      const float *W, const float *R, const float *mask,
-                     const float *cache, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract,
-                     float *workspace);
+                     const float *rdmask, const float *cache, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract, int rdcarry, float *workspace);
 
 int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U);
 int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
@@ -256,14 +262,16 @@ int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
 void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
                            const float *x, const float *W, const float *R,
                            const float *b, const float *h0,
-                           const float *mask, int64_t N, int64_t T,
-                           int64_t C, int64_t U, int go_backwards, int act);
+                           const float *mask, const float *rdmask, int64_t N,
+                           int64_t T, int64_t C, int64_t U, int go_backwards,
+                           int act);
 void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
                             float *dh0, const float *dhseq, const float *dhT,
                             const float *x, const float *W, const float *R,
-                            const float *mask, const float *cache, int64_t N,
-                            int64_t T, int64_t C, int64_t U,
-                            int go_backwards, int act, float *workspace);
+                            const float *mask, const float *rdmask,
+                            const float *cache, int64_t N, int64_t T,
+                            int64_t C, int64_t U, int go_backwards, int act,
+                            float *workspace);
 
 /* ------------------------------------------------------------------ */
 /* Embedding (embedding.c): out[n, :] = table[idx[n], :] for n < n_idx; */

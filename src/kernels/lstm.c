@@ -19,6 +19,9 @@
  *
  * Layout (row-major float32):
  *   x     [N, T, C]     W [C, 4U]   R [U, 4U]   b [4U] (NULL: no bias)
+ *         W NULL: x is the input projection x_t W itself ([N, T, 4U], made
+ *         by the caller, e.g. with one input dropout mask per gate): it is
+ *         copied, and the backward adds dz into dx and leaves dW.
  *   h0,c0 [N, U] (NULL: zeros)      mask [N, T] (NULL: every step kept)
  *   hseq  [N, T, U] (NULL: not wanted)   hT, cT [N, U]
  *   cache (ck_lstm_cache_size floats), every part indexed by TIME t:
@@ -156,9 +159,8 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
     float *gates = cache, *hprev = gates + 4 * N * T * U;
     float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
     float *hm = actc + N * T * U;
-    /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] */
-    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 4 * U, C, 1.0f, x, C, W, 4 * U,
-             0.0f, gates, 4 * U);
+    /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] (W NULL: x itself) */
+    ck_rnn_project_inputs(gates, x, W, N * T, C, 4 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++) {
@@ -240,19 +242,6 @@ CK_VECTOR_CLONES static void lstm_bwd_units(const lstm_bwd_ctx *k,
     }
 }
 
-/* dh[:, u0:u1] += rdmask[g][:, u0:u1] * tmp[:, u0:u1]. */
-CK_VECTOR_CLONES static void lstm_bwd_mask_add(const lstm_bwd_ctx *k,
-                                               int64_t g, int64_t u0,
-                                               int64_t u1) {
-    const int64_t U = k->U;
-    for (int64_t n = 0; n < k->N; n++) {
-        float *dh = k->dh + n * U + u0;
-        const float *t = k->tmp + n * U + u0;
-        const float *m = k->rdmask + (g * k->N + n) * U + u0;
-        for (int64_t j = 0; j < u1 - u0; j++) dh[j] += m[j] * t[j];
-    }
-}
-
 static void lstm_bwd_block(void *vctx, int64_t blk) {
     const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
@@ -269,7 +258,8 @@ static void lstm_bwd_block(void *vctx, int64_t blk) {
             ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
                      k->dz + k->tafter * 4 * U + g * U, T * 4 * U,
                      k->R + u0 * 4 * U + g * U, 4 * U, 0.0f, k->tmp + u0, U);
-            lstm_bwd_mask_add(k, g, u0, u1);
+            ck_rnn_mask_add(k->dh, k->tmp, k->rdmask + g * k->N * U, k->N,
+                            U, u0, u1);
         }
     if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
@@ -307,28 +297,20 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     if (dc0)
         for (int64_t j = 0; j < N * U; j++) dc0[j] += dc[j];
     if (T > 0) {
-        /* dW[C, 4U] += x[N*T, C]^T @ dz[N*T, 4U] */
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 4 * U, N * T, 1.0f, x, C, dz,
-                 4 * U, 1.0f, dW, 4 * U);
+        /* dW[C, 4U] += x[N*T, C]^T @ dz[N*T, 4U], dx[N*T, C] += dz @ W^T
+         * (W NULL: dx += dz) */
+        ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, 4 * U);
         /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U]; with recurrent
          * dropout dR_g += (hprev * rdmask[g])^T @ dz_g, gate by gate */
         if (!rdmask)
             ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U,
                      dz, 4 * U, 1.0f, dR, 4 * U);
         for (int64_t g = 0; rdmask && g < 4; g++) {
-            for (int64_t n = 0; n < N; n++)
-                for (int64_t t = 0; t < T; t++)
-                    for (int64_t j = 0; j < U; j++)
-                        hmt[(n * T + t) * U + j] = hprev[(n * T + t) * U + j] *
-                                                  rdmask[(g * N + n) * U + j];
+            ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
             ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
                      dz + g * U, 4 * U, 1.0f, dR + g * U, 4 * U);
         }
         if (db) ck_rnn_colsum_add(db, dz, N * T, 4 * U);
-        /* dx[N*T, C] += dz[N*T, 4U] @ W[C, 4U]^T */
-        if (dx)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, 4 * U, 1.0f, dz, 4 * U,
-                     W, 4 * U, 1.0f, dx, C);
     }
     ck_ftz_restore(ftz);
 }

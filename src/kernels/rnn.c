@@ -8,42 +8,61 @@
  * previous state (and output it); go_backwards processes t = T-1 .. 0 and
  * writes hseq in processed order; every cache part is indexed by time t.
  *
+ * Recurrent dropout (Keras 2's recurrent_dropout; rdmask [G, N, U], NULL:
+ * none, the masks fixed for the whole sequence, h0 included): gate q's
+ * recurrent product reads h_{s-1} * rdmask[q] instead of h_{s-1}, as in
+ * lstm.c. Below m_q = rdmask[q], or 1 without rdmask.
+ *
  * SimpleRNN (gates G = 1):
- *   y   = act(x_t W + h_{s-1} R + b)     h_s = y
- *   cache: y [N, T, U] (unmasked value), hprev [N, T, U]
+ *   y   = act(x_t W + (h_{s-1} * m_0) R + b)     h_s = y
+ *   cache: y [N, T, U] (unmasked value), hprev [N, T, U],
+ *          hm [2, N, U] (with rdmask: h * m_0 of the state the step
+ *          reads, double-buffered by the parity of the step)
  *
  * GRU, Keras 2.0 form (reset_after=False; G = 3, gate order z, r, h):
- *   z   = ract(x_t W_z + b_z + h_{s-1} R_z)
- *   r   = ract(x_t W_r + b_r + h_{s-1} R_r)
- *   hh  = act(x_t W_h + b_h + (r * h_{s-1}) R_h)
- *   h_s = z * h_{s-1} + (1 - z) * hh
+ *   z   = ract(x_t W_z + b_z + (h_{s-1} * m_0) R_z)
+ *   r   = ract(x_t W_r + b_r + (h_{s-1} * m_1) R_r)
+ *   hh  = act(x_t W_h + b_h + (r * (h_{s-1} * m_2)) R_h)
+ *   h_s = z * hc + (1 - z) * hh,  hc = h_{s-1}, or h_{s-1} * m_0 when
+ *         rdcarry != 0 (Keras 2.2's GRUCell with implementation=2 rebinds
+ *         h_tm1 to the masked state, so its update reads it too)
  *   cache: gates [N, T, 3U] (z, r, hh after activation), hprev [N, T, U],
- *          rh [N, T, U] (r * h_{s-1})
+ *          rh [N, T, U] (r * (h_{s-1} * m_2)),
+ *          hm [2, N, U] (with rdmask: h * m_0, h * m_1 of the state the
+ *          step reads; the first region of a step reads them, the second
+ *          writes the next step's, so one buffer suffices)
+ *
+ * W NULL (every kernel here and in lstm.c): x is the input projection
+ * x_t W itself, [N, T, G*U], made by the caller (e.g. with one input
+ * dropout mask per gate); the kernels copy it instead of the GEMM, and
+ * the backward adds dz into dx and leaves dW.
  *
  * Backward: dz (gradient of the pre-activations, [N, T, G*U]) for every
  * step in the workspace, then dW += x^T dz, dR += hprev^T dz (GRU: the h
- * columns use rh instead of hprev), db += column sums, dx += dz W^T.
+ * columns use rh instead of hprev; with rdmask gate q's columns use
+ * hprev * m_q), db += column sums, dx += dz W^T. With rdmask the product
+ * of the step after adds m_q * (dz_q R_q^T) to dh, gate by gate.
  */
 #include "ck_recurrent.h"
 
 /* ================================ SimpleRNN =========================== */
 
 int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 2 * N * T * U;
+    return 2 * N * T * U + 2 * N * U;
 }
 
 int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
                                      int64_t U) {
     (void)C;
-    return N * T * U + N * U;
+    return 2 * N * T * U + 2 * N * U; /* dz, dh, tmp, hmt */
 }
 
 typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tnext;
     int recur, act;
-    const float *R, *b, *mask;
-    float *y, *hprev, *hseq, *hT;
+    const float *R, *b, *mask, *rdmask;
+    float *y, *hprev, *hm, *hseq, *hT;
 } srnn_fwd_ctx;
 
 CK_VECTOR_CLONES static void srnn_fwd_units(const srnn_fwd_ctx *k,
@@ -64,6 +83,11 @@ CK_VECTOR_CLONES static void srnn_fwd_units(const srnn_fwd_ctx *k,
             float *out = k->hseq + (n * T + k->s) * U + u0;
             for (int64_t j = 0; j < nu; j++) out[j] = src[j];
         }
+        if (k->rdmask && k->s != T - 1) { /* what the next product reads */
+            float *dst = k->hm + ((k->s + 1) & 1) * k->N * U + n * U + u0;
+            const float *m = k->rdmask + n * U + u0;
+            for (int64_t j = 0; j < nu; j++) dst[j] = hdst[j] * m[j];
+        }
     }
 }
 
@@ -71,9 +95,15 @@ static void srnn_fwd_block(void *vctx, int64_t blk) {
     const srnn_fwd_ctx *k = (const srnn_fwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U, t = k->t;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->recur) /* y[:, t, u0:u1] += hprev[:, t] @ R[:, u0:u1] */
+    /* y[:, t, u0:u1] += h[:, t] @ R[:, u0:u1], h = hprev or, with
+     * recurrent dropout, hprev * rdmask[0] */
+    if (k->recur && !k->rdmask)
         ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
                  k->hprev + t * U, T * U, k->R + u0, U, 1.0f,
+                 k->y + t * U + u0, T * U);
+    else if (k->recur)
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
+                 k->hm + (k->s & 1) * k->N * U, U, k->R + u0, U, 1.0f,
                  k->y + t * U + u0, T * U);
     srnn_fwd_units(k, u0, u1);
 }
@@ -81,8 +111,9 @@ static void srnn_fwd_block(void *vctx, int64_t blk) {
 void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
                            const float *x, const float *W, const float *R,
                            const float *b, const float *h0,
-                           const float *mask, int64_t N, int64_t T,
-                           int64_t C, int64_t U, int go_backwards, int act) {
+                           const float *mask, const float *rdmask, int64_t N,
+                           int64_t T, int64_t C, int64_t U, int go_backwards,
+                           int act) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     if (T <= 0) {
@@ -90,16 +121,17 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
         ck_ftz_restore(ftz);
         return;
     }
-    float *y = cache, *hprev = y + N * T * U;
-    /* y[N*T, U] = x[N*T, C] @ W[C, U] */
-    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, U, C, 1.0f, x, C, W, U, 0.0f,
-             y, U);
+    float *y = cache, *hprev = y + N * T * U, *hm = hprev + N * T * U;
+    /* y[N*T, U] = x[N*T, C] @ W[C, U] (W NULL: x itself) */
+    ck_rnn_project_inputs(y, x, W, N * T, C, U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
+    if (rdmask && h0) /* hm[0] = h0 * rdmask[0] */
+        for (int64_t j = 0; j < N * U; j++) hm[j] = h0[j] * rdmask[j];
     srnn_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, 0, 0,
-                      act, R, b, mask, y, hprev, hseq, hT};
+                      act, R, b, mask, rdmask, y, hprev, hm, hseq, hT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -116,8 +148,8 @@ typedef struct {
     int64_t s, t, tafter; /* as in lstm.c: step (-1: none), its time, the
                              time of step s + 1 (-1: none) */
     int act;
-    const float *R, *mask, *dhseq, *y;
-    float *dz, *dh;
+    const float *R, *mask, *rdmask, *dhseq, *y;
+    float *dz, *dh, *tmp; /* tmp [N, U] with rdmask */
 } srnn_bwd_ctx;
 
 CK_VECTOR_CLONES static void srnn_bwd_units(const srnn_bwd_ctx *k,
@@ -145,26 +177,36 @@ static void srnn_bwd_block(void *vctx, int64_t blk) {
     const srnn_bwd_ctx *k = (const srnn_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+    if (k->tafter >= 0 && !k->rdmask)
+        /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
         ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
                  k->dz + k->tafter * U, T * U, k->R + u0 * U, U, 1.0f,
                  k->dh + u0, U);
+    else if (k->tafter >= 0) {
+        /* dh[:, u0:u1] += rdmask[0] * (dz[:, tafter] @ R[u0:u1, :]^T) */
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+                 k->dz + k->tafter * U, T * U, k->R + u0 * U, U, 0.0f,
+                 k->tmp + u0, U);
+        ck_rnn_mask_add(k->dh, k->tmp, k->rdmask, k->N, U, u0, u1);
+    }
     if (k->s >= 0) srnn_bwd_units(k, u0, u1);
 }
 
 void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
                             float *dh0, const float *dhseq, const float *dhT,
                             const float *x, const float *W, const float *R,
-                            const float *mask, const float *cache, int64_t N,
-                            int64_t T, int64_t C, int64_t U,
-                            int go_backwards, int act, float *workspace) {
+                            const float *mask, const float *rdmask,
+                            const float *cache, int64_t N, int64_t T,
+                            int64_t C, int64_t U, int go_backwards, int act,
+                            float *workspace) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     const float *y = cache, *hprev = y + N * T * U;
-    float *dz = workspace, *dh = dz + N * T * U;
+    float *dz = workspace, *dh = dz + N * T * U, *tmp = dh + N * U;
+    float *hmt = tmp + N * U; /* [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
     srnn_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, -1,
-                      act, R, mask, dhseq, y, dz, dh};
+                      act, R, mask, rdmask, dhseq, y, dz, dh, tmp};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
@@ -176,14 +218,13 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
     if (dh0)
         for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];
     if (T > 0) {
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, U, N * T, 1.0f, x, C, dz, U, 1.0f,
-                 dW, U);
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hprev, U, dz, U,
-                 1.0f, dR, U);
+        ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, U);
+        /* dR[U, U] += h[N*T, U]^T @ dz[N*T, U], h = hprev or, with
+         * recurrent dropout, hprev * rdmask[0] */
+        if (rdmask) ck_rnn_mask_states(hmt, hprev, rdmask, N, T, U);
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f,
+                 rdmask ? hmt : hprev, U, dz, U, 1.0f, dR, U);
         if (db) ck_rnn_colsum_add(db, dz, N * T, U);
-        if (dx)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, U, 1.0f, dz, U, W, U,
-                     1.0f, dx, C);
     }
     ck_ftz_restore(ftz);
 }
@@ -191,23 +232,23 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
 /* =================================== GRU ============================== */
 
 int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 5 * N * T * U;
+    return 5 * N * T * U + 2 * N * U;
 }
 
 int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
     (void)C;
-    return 3 * N * T * U + 2 * N * U;
+    return 4 * N * T * U + 2 * N * U; /* dz, dh, drh, hmt */
 }
 
 typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tnext;
-    int recur, act, ract;
-    const float *R, *b, *mask;
-    float *gates, *hprev, *rh, *hseq, *hT;
+    int recur, act, ract, rdcarry;
+    const float *R, *b, *mask, *rdmask;
+    float *gates, *hprev, *rh, *hm, *hseq, *hT;
 } gru_fwd_ctx;
 
-/* z, r and r * h_{s-1} of units [u0, u1) of every row. */
+/* z, r and r * (h_{s-1} * m_2) of units [u0, u1) of every row. */
 CK_VECTOR_CLONES static void gru_fwd_units_zr(const gru_fwd_ctx *k,
                                               int64_t u0, int64_t u1) {
     const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
@@ -221,7 +262,12 @@ CK_VECTOR_CLONES static void gru_fwd_units_zr(const gru_fwd_ctx *k,
         }
         ck_rnn_activate(z, nu, k->ract);
         ck_rnn_activate(r, nu, k->ract);
-        for (int64_t j = 0; j < nu; j++) rh[j] = r[j] * hp[j];
+        if (k->rdmask) {
+            const float *m2 = k->rdmask + (2 * k->N + n) * U + u0;
+            for (int64_t j = 0; j < nu; j++) rh[j] = r[j] * (hp[j] * m2[j]);
+        } else {
+            for (int64_t j = 0; j < nu; j++) rh[j] = r[j] * hp[j];
+        }
     }
 }
 
@@ -235,11 +281,15 @@ CK_VECTOR_CLONES static void gru_fwd_units_h(const gru_fwd_ctx *k,
         const float *hp = k->hprev + (n * T + t) * U + u0;
         float *hdst = (k->s == T - 1 ? k->hT + n * U
                                      : k->hprev + (n * T + k->tnext) * U) + u0;
+        const float *m0 = k->rdmask ? k->rdmask + n * U + u0 : NULL;
         if (k->b)
             for (int64_t j = 0; j < nu; j++) hh[j] += k->b[2 * U + u0 + j];
         ck_rnn_activate(hh, nu, k->act);
         int keep = !k->mask || k->mask[n * T + t] != 0.0f;
-        if (keep)
+        if (keep && m0 && k->rdcarry) /* the carry reads h * m_0 too */
+            for (int64_t j = 0; j < nu; j++)
+                hdst[j] = zg[j] * (hp[j] * m0[j]) + (1.0f - zg[j]) * hh[j];
+        else if (keep)
             for (int64_t j = 0; j < nu; j++)
                 hdst[j] = zg[j] * hp[j] + (1.0f - zg[j]) * hh[j];
         else
@@ -248,19 +298,28 @@ CK_VECTOR_CLONES static void gru_fwd_units_h(const gru_fwd_ctx *k,
             float *out = k->hseq + (n * T + k->s) * U + u0;
             for (int64_t j = 0; j < nu; j++) out[j] = hdst[j];
         }
+        if (m0 && k->s != T - 1) /* what the next step's z, r products read */
+            for (int64_t q = 0; q < 2; q++) {
+                float *dst = k->hm + (q * k->N + n) * U + u0;
+                const float *m = k->rdmask + (q * k->N + n) * U + u0;
+                for (int64_t j = 0; j < nu; j++) dst[j] = hdst[j] * m[j];
+            }
     }
 }
 
 /* First region of a step: z and r of the block's units (their products
- * need only h_{s-1}) and r * h_{s-1}. */
+ * need only h_{s-1}) and r * (h_{s-1} * m_2). */
 static void gru_fwd_block_zr(void *vctx, int64_t blk) {
     const gru_fwd_ctx *k = (const gru_fwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U, t = k->t;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->recur) /* z, r [:, t, units] += hprev[:, t] @ R[:, z, r cols] */
+    /* z, r [:, t, units] += h[:, t] @ R[:, z, r cols], h = hprev or, with
+     * recurrent dropout, h * m_g (hm[g]) */
+    if (k->recur)
         for (int64_t g = 0; g < 2; g++)
             ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                     k->hprev + t * U, T * U, k->R + g * U + u0, 3 * U, 1.0f,
+                     k->rdmask ? k->hm + g * k->N * U : k->hprev + t * U,
+                     k->rdmask ? U : T * U, k->R + g * U + u0, 3 * U, 1.0f,
                      k->gates + t * 3 * U + g * U + u0, T * 3 * U);
     gru_fwd_units_zr(k, u0, u1);
 }
@@ -279,9 +338,9 @@ static void gru_fwd_block_h(void *vctx, int64_t blk) {
 
 void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
                     const float *W, const float *R, const float *b,
-                    const float *h0, const float *mask, int64_t N, int64_t T,
-                    int64_t C, int64_t U, int go_backwards, int act,
-                    int ract) {
+                    const float *h0, const float *mask, const float *rdmask,
+                    int64_t N, int64_t T, int64_t C, int64_t U,
+                    int go_backwards, int act, int ract, int rdcarry) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     if (T <= 0) {
@@ -290,16 +349,19 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
         return;
     }
     float *gates = cache, *hprev = gates + 3 * N * T * U;
-    float *rh = hprev + N * T * U;
-    /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] */
-    ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N * T, 3 * U, C, 1.0f, x, C, W, 3 * U,
-             0.0f, gates, 3 * U);
+    float *rh = hprev + N * T * U, *hm = rh + N * T * U;
+    /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] (W NULL: x itself) */
+    ck_rnn_project_inputs(gates, x, W, N * T, C, 3 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
             hprev[(n * T + t0) * U + j] = h0 ? h0[n * U + j] : 0.0f;
+    if (rdmask && h0) /* hm[q] = h0 * rdmask[q], q = z, r */
+        for (int64_t j = 0; j < 2 * N * U; j++)
+            hm[j] = h0[j % (N * U)] * rdmask[j];
     gru_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, 0, 0,
-                     act, ract, R, b, mask, gates, hprev, rh, hseq, hT};
+                     act, ract, rdcarry, R, b, mask, rdmask, gates, hprev, rh,
+                     hm, hseq, hT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -315,14 +377,14 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
 typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tafter; /* as in lstm.c */
-    int act, ract;
-    const float *R, *mask, *dhseq;
+    int act, ract, rdcarry;
+    const float *R, *mask, *rdmask, *dhseq;
     const float *gates, *hprev;
     float *dz, *dh, *drh; /* dz [N, T, 3U]; dh, drh [N, U] */
 } gru_bwd_ctx;
 
-/* From dh (state after step s): dz of z and hh, the direct part z * dh of
- * dh_{s-1}; units [u0, u1) of every row. */
+/* From dh (state after step s): dz of z and hh, the direct part z * dh
+ * (with rdcarry z * m_0 * dh) of dh_{s-1}; units [u0, u1) of every row. */
 CK_VECTOR_CLONES static void gru_bwd_units_zh(const gru_bwd_ctx *k,
                                               int64_t u0, int64_t u1) {
     const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
@@ -339,18 +401,29 @@ CK_VECTOR_CLONES static void gru_bwd_units_zh(const gru_bwd_ctx *k,
         }
         const float *z = k->gates + (n * T + t) * 3 * U + u0, *hh = z + 2 * U;
         const float *hp = k->hprev + (n * T + t) * U + u0;
-        /* h = z h_prev + (1 - z) hh */
-        for (int64_t j = 0; j < nu; j++) {
-            dz[j] = dh[j] * (hp[j] - hh[j]);
-            dzh[j] = dh[j] * (1.0f - z[j]);
-            dh[j] = dh[j] * z[j];
+        if (k->rdmask && k->rdcarry) {
+            /* h = z (h_prev m_0) + (1 - z) hh */
+            const float *m0 = k->rdmask + n * U + u0;
+            for (int64_t j = 0; j < nu; j++) {
+                dz[j] = dh[j] * (hp[j] * m0[j] - hh[j]);
+                dzh[j] = dh[j] * (1.0f - z[j]);
+                dh[j] = dh[j] * z[j] * m0[j];
+            }
+        } else {
+            /* h = z h_prev + (1 - z) hh */
+            for (int64_t j = 0; j < nu; j++) {
+                dz[j] = dh[j] * (hp[j] - hh[j]);
+                dzh[j] = dh[j] * (1.0f - z[j]);
+                dh[j] = dh[j] * z[j];
+            }
         }
         ck_rnn_dactivate(dz, z, nu, k->ract);
         ck_rnn_dactivate(dzh, hh, nu, k->act);
     }
 }
 
-/* From drh = d(r * h_prev): dz of r and the part r * drh of dh_{s-1}. */
+/* From drh = d(r * (h_prev * m_2)): dz of r and the part r * m_2 * drh
+ * of dh_{s-1}. */
 CK_VECTOR_CLONES static void gru_bwd_units_r(const gru_bwd_ctx *k,
                                              int64_t u0, int64_t u1) {
     const int64_t T = k->T, U = k->U, t = k->t, nu = u1 - u0;
@@ -364,24 +437,41 @@ CK_VECTOR_CLONES static void gru_bwd_units_r(const gru_bwd_ctx *k,
         const float *hp = k->hprev + (n * T + t) * U + u0;
         const float *drh = k->drh + n * U + u0;
         float *dh = k->dh + n * U + u0;
-        for (int64_t j = 0; j < nu; j++) {
-            dzr[j] = drh[j] * hp[j];
-            dh[j] += drh[j] * r[j];
+        if (k->rdmask) {
+            const float *m2 = k->rdmask + (2 * k->N + n) * U + u0;
+            for (int64_t j = 0; j < nu; j++) {
+                dzr[j] = drh[j] * (hp[j] * m2[j]);
+                dh[j] += drh[j] * r[j] * m2[j];
+            }
+        } else {
+            for (int64_t j = 0; j < nu; j++) {
+                dzr[j] = drh[j] * hp[j];
+                dh[j] += drh[j] * r[j];
+            }
         }
         ck_rnn_dactivate(dzr, r, nu, k->ract);
     }
 }
 
-/* First region of step s: dh[:, units] += dz_zr(s+1) R[units, 0:2U]^T,
- * then dz of z and hh. */
+/* First region of step s: dh[:, units] += dz_zr(s+1) R[units, 0:2U]^T
+ * (with rdmask, gate by gate: += m_g * (dz_g(s+1) R[units, g cols]^T),
+ * drh as the scratch of the product), then dz of z and hh. */
 static void gru_bwd_block_zh(void *vctx, int64_t blk) {
     const gru_bwd_ctx *k = (const gru_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0)
+    if (k->tafter >= 0 && !k->rdmask)
         ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 2 * U, 1.0f,
                  k->dz + k->tafter * 3 * U, T * 3 * U, k->R + u0 * 3 * U,
                  3 * U, 1.0f, k->dh + u0, U);
+    else if (k->tafter >= 0)
+        for (int64_t g = 0; g < 2; g++) {
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
+                     k->dz + k->tafter * 3 * U + g * U, T * 3 * U,
+                     k->R + u0 * 3 * U + g * U, 3 * U, 0.0f, k->drh + u0, U);
+            ck_rnn_mask_add(k->dh, k->drh, k->rdmask + g * k->N * U, k->N, U,
+                            u0, u1);
+        }
     if (k->s >= 0) gru_bwd_units_zh(k, u0, u1);
 }
 
@@ -400,17 +490,19 @@ static void gru_bwd_block_r(void *vctx, int64_t blk) {
 void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
                      const float *dhseq, const float *dhT, const float *x,
                      const float *W, const float *R, const float *mask,
-                     const float *cache, int64_t N, int64_t T, int64_t C,
-                     int64_t U, int go_backwards, int act, int ract,
-                     float *workspace) {
+                     const float *rdmask, const float *cache, int64_t N,
+                     int64_t T, int64_t C, int64_t U, int go_backwards,
+                     int act, int ract, int rdcarry, float *workspace) {
     if (N <= 0 || U <= 0) return;
     unsigned ftz = ck_ftz_enter();
     const float *gates = cache, *hprev = gates + 3 * N * T * U;
     const float *rh = hprev + N * T * U;
     float *dz = workspace, *dh = dz + 3 * N * T * U, *drh = dh + N * U;
+    float *hmt = drh + N * U; /* [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
     gru_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, -1,
-                     act, ract, R, mask, dhseq, gates, hprev, dz, dh, drh};
+                     act, ract, rdcarry, R, mask, rdmask, dhseq, gates, hprev,
+                     dz, dh, drh};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
@@ -423,17 +515,21 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     if (dh0)
         for (int64_t j = 0; j < N * U; j++) dh0[j] += dh[j];
     if (T > 0) {
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, C, 3 * U, N * T, 1.0f, x, C, dz,
-                 3 * U, 1.0f, dW, 3 * U);
-        /* dR[:, 0:2U] += hprev^T dz[:, 0:2U]; dR[:, 2U:] += rh^T dz_h */
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 2 * U, N * T, 1.0f, hprev, U, dz,
-                 3 * U, 1.0f, dR, 3 * U);
+        ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, 3 * U);
+        /* dR[:, 0:2U] += hprev^T dz[:, 0:2U] (with recurrent dropout
+         * dR_g += (hprev * m_g)^T dz_g, gate by gate); dR[:, 2U:] +=
+         * rh^T dz_h */
+        if (!rdmask)
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 2 * U, N * T, 1.0f, hprev, U,
+                     dz, 3 * U, 1.0f, dR, 3 * U);
+        for (int64_t g = 0; rdmask && g < 2; g++) {
+            ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
+            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
+                     dz + g * U, 3 * U, 1.0f, dR + g * U, 3 * U);
+        }
         ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, rh, U, dz + 2 * U,
                  3 * U, 1.0f, dR + 2 * U, 3 * U);
         if (db) ck_rnn_colsum_add(db, dz, N * T, 3 * U);
-        if (dx)
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N * T, C, 3 * U, 1.0f, dz, 3 * U,
-                     W, 3 * U, 1.0f, dx, C);
     }
     ck_ftz_restore(ftz);
 }

@@ -79,6 +79,64 @@ def test_reference_one_step_by_hand():
     assert not np.allclose(h_old, want, atol=1e-3)
 
 
+def _rd(N=3, U=2, rate=0.5, seed=6, shared=False, dtype=np.float64):
+    """Recurrent dropout masks (3, N, U): 0 or 1 / (1 - rate); every gate's
+    mask differs somewhere unless shared, and no sample drops every unit."""
+    rng = np.random.default_rng(seed)
+    m = (rng.random((1 if shared else 3, N, U)) >= rate) / (1 - rate)
+    m[:, :, 0] = 1 / (1 - rate)
+    if not shared:
+        m[:, 0, -1] = [0.0, 2.0, 0.0]
+    return np.ascontiguousarray(np.broadcast_to(m, (3, N, U))).astype(dtype)
+
+
+@pytest.mark.parametrize("go_backwards,masked,carry", [
+    (False, False, False), (True, True, False), (False, True, True),
+    (True, False, True)])
+def test_reference_gradients_with_recurrent_mask(go_backwards, masked, carry):
+    """Keras 2.2.4's GRUCell with recurrent dropout, reset_after=True:
+    inner_q = (h * m_q) R_q + b_rec_q (carry: the update reads h * m_z)."""
+    mask = MASK if masked else None
+    T, U = 4, 2
+    kw = dict(mask=mask, go_backwards=go_backwards, recurrent_activation="sigmoid",
+              recurrent_mask=_rd(U=U, shared=carry), recurrent_mask_carry=carry)
+
+    def forward(x, W, R, b, h0):
+        hseq, hT, _ = ref_rnn.gru_reset_after_forward(x, W, R, b, h0, **kw)
+        return np.concatenate([hseq, hT[:, None]], axis=1)
+
+    def backward(dy, x, W, R, b, h0):
+        _, _, cache = ref_rnn.gru_reset_after_forward(x, W, R, b, h0, **kw)
+        return ref_rnn.gru_reset_after_backward(dy[:, :T], dy[:, T], cache, x, W, R)
+
+    assert_grads_match(forward, backward, _inputs(T=T, C=2, U=U))
+
+
+@pytest.mark.parametrize("carry", [False, True])
+def test_reference_one_step_with_recurrent_mask_by_hand(carry):
+    """One step of Keras 2.2.4's GRUCell.call, reset_after=True, with
+    recurrent dropout: implementation=1 (three masks, the carry reads h)
+    and implementation=2 (one mask; the update reads the masked h)."""
+    x, W, R, b, h0 = _inputs(N=3, T=1, C=3, U=2)
+    U = 2
+    m = _rd(U=U, shared=carry)
+
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+    xz, xr, xh = (x[:, 0] @ W[:, i * U:(i + 1) * U] + b[0, i * U:(i + 1) * U]
+                  for i in range(3))
+    rz, rr, rh = ((h0 * m[i]) @ R[:, i * U:(i + 1) * U] + b[1, i * U:(i + 1) * U]
+                  for i in range(3))
+    z, r = sig(xz + rz), sig(xr + rr)
+    hh = np.tanh(xh + r * rh)
+    h_tm1 = h0 * m[0] if carry else h0
+    want = z * h_tm1 + (1 - z) * hh
+    _, hT, _ = ref_rnn.gru_reset_after_forward(
+        x, W, R, b, h0, recurrent_activation="sigmoid", recurrent_mask=m,
+        recurrent_mask_carry=carry)
+    np.testing.assert_allclose(hT, want, rtol=1e-12)
+
+
 # ---- the op ------------------------------------------------------------------------
 def _op_with_grads(vals, dy_seq, dy_T, **kw):
     """K.gru(reset_after=True) on Variables: (hseq, h_T, grads of the 5 inputs)."""
@@ -157,6 +215,75 @@ def test_op_bitwise_identical_at_1_2_3_threads():
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("carry", [False, True])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 3), (1, 1, 1, 1), (4, 7, 3, 17)])
+def test_op_with_recurrent_mask_matches_reference(carry, shape):
+    """float32 op (sgemm, its own backward) against the reference with the
+    same masks, with a step mask, go_backwards and an initial state."""
+    N, T, C, U = shape
+    vals = _inputs(N, T, C, U, seed=1, dtype=np.float32)
+    rd = _rd(N, U, rate=0.4, seed=2, shared=carry, dtype=np.float32) if U > 1 else \
+        np.full((3, N, U), 1 / 0.6, np.float32)
+    mask = np.random.default_rng(2).random((N, T)) > 0.3
+    mask[:, -1] = True  # the first processed step runs
+    rng = np.random.default_rng(3)
+    dy_seq = rng.standard_normal((N, T, U)).astype(np.float32)
+    dy_T = rng.standard_normal((N, U)).astype(np.float32)
+    kw = dict(mask=mask, go_backwards=True, recurrent_mask=rd, recurrent_mask_carry=carry)
+    hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_T, **kw)
+    want_seq, want_T, cache = ref_rnn.gru_reset_after_forward(*vals, **kw)
+    np.testing.assert_allclose(hseq, want_seq, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(hT, want_T, rtol=1e-5, atol=1e-5)
+    want = ref_rnn.gru_reset_after_backward(dy_seq, dy_T, cache, *vals[:3])
+    for i, (g, w) in enumerate(zip(grads, want)):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4, err_msg=f"input {i}")
+    plain = K.gru(*vals, reset_after=True, mask=mask, go_backwards=True)[0]
+    assert not np.allclose(plain, hseq)  # the masks did something
+
+
+@pytest.mark.parametrize("carry", [False, True])
+def test_op_float64_tape_gradients_with_recurrent_mask(carry):
+    vals = _inputs(N=3, T=4, C=2, U=2, seed=4)
+    rng = np.random.default_rng(5)
+    w_seq, w_T = rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2))
+    kw = dict(mask=MASK, go_backwards=True, recurrent_activation="sigmoid",
+              recurrent_mask=_rd(shared=carry), recurrent_mask_carry=carry)
+    _, _, grads = _op_with_grads(vals, w_seq, w_T, **kw)
+
+    def objective():
+        hseq, hT = K.gru(*vals, reset_after=True, **kw)
+        return float(np.sum(hseq * w_seq) + np.sum(hT * w_T))
+    for i, (v, g) in enumerate(zip(vals, grads)):
+        np.testing.assert_allclose(g, numeric_grad(objective, v), rtol=1e-5, atol=1e-7,
+                                   err_msg=f"input {i}")
+
+
+def test_op_with_recurrent_mask_bitwise_identical_at_1_2_3_threads():
+    vals = _inputs(N=3, T=6, C=7, U=33, seed=8, dtype=np.float32)
+    dy_seq = np.random.default_rng(9).standard_normal((3, 6, 33)).astype(np.float32)
+    rd = _rd(3, 33, rate=0.3, seed=10, dtype=np.float32)
+    before = K.get_num_threads()
+    runs = []
+    try:
+        for n in (1, 2, 3):
+            K.set_num_threads(n)
+            hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], go_backwards=True,
+                                             recurrent_mask=rd)
+            runs.append([hseq, hT] + list(grads))
+    finally:
+        K.set_num_threads(before)
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_op_rejects_a_bad_recurrent_mask():
+    x, W, R, b, h0 = _inputs(dtype=np.float32)
+    with pytest.raises(ValueError, match=r"recurrent_mask must have shape .*\(3, 3, 3\), "
+                       r"got \(3, 3, 2\)"):
+        K.gru(x, W, R, b, reset_after=True, recurrent_mask=np.ones((3, 3, 2), np.float32))
 
 
 def test_op_rejects_a_flat_bias():
@@ -333,12 +460,11 @@ def test_dropout_only_in_training_and_model_trains():
     np.testing.assert_allclose(gru(x), _ref(gru, x)[1], rtol=1e-5, atol=1e-6)
     K.set_random_seed(0)
     assert not np.allclose(np.asarray(gru(x, training=True)), gru(x))
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layers.GRU(2, reset_after=True, recurrent_dropout=0.1)
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((64, 5, 2)).astype(np.float32)
     ys = (xs[:, :, 0].sum(axis=1) > 0).astype(np.float32)
     K.set_random_seed(0)
+    np.random.seed(0)  # fit's shuffling: without it the test hung on the order
     model = Sequential([layers.GRU(6, reset_after=True, input_shape=(5, 2)),
                         layers.Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy", optimizer="rmsprop")

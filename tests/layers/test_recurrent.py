@@ -98,11 +98,12 @@ def test_keras1_style_input_dim_and_length_kwargs():
     assert rnn.batch_input_shape == (None, None, 4)
 
 
-def test_recurrent_dropout_and_custom_activation_are_clear_errors():
-    with pytest.raises(NotImplementedError, match="recurrent_dropout.*LSTM supports it"):
-        layers.GRU(2, recurrent_dropout=0.2)
-    with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\), got 1.0"):
-        layers.LSTM(2, recurrent_dropout=1.0)
+def test_bad_recurrent_dropout_and_custom_activation_are_clear_errors():
+    for cls in (layers.LSTM, layers.GRU, layers.SimpleRNN):
+        with pytest.raises(ValueError, match=r"recurrent_dropout must be in \[0, 1\), "
+                           r"got 1.0"):
+            cls(2, recurrent_dropout=1.0)
+        assert cls(2, recurrent_dropout=0.2).recurrent_dropout == 0.2
     with pytest.raises(ValueError, match="activation must be one of.*got 'softmax'"):
         layers.GRU(2, activation="softmax")
 
@@ -130,8 +131,10 @@ def test_rnn_tape_gradients_match_reference_backward(kind):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "simple_rnn"])
-def test_backend_op_gradients_float64_finite_differences(kind):
+@pytest.mark.parametrize("kind,rd", [("lstm", None), ("gru", None), ("simple_rnn", None),
+                                     ("lstm", "masks"), ("gru", "masks"), ("gru", "carry"),
+                                     ("simple_rnn", "masks")])
+def test_backend_op_gradients_float64_finite_differences(kind, rd):
     rng = np.random.default_rng(2)
     G = {"lstm": 4, "gru": 3, "simple_rnn": 1}[kind]
     N, T, C, U = 2, 3, 2, 2
@@ -142,6 +145,11 @@ def test_backend_op_gradients_float64_finite_differences(kind):
         vals.append(0.3 * rng.standard_normal((N, U)))  # c0
     mask = np.array([[1, 0, 1], [1, 1, 0]])
     acts = {} if kind == "simple_rnn" else {"recurrent_activation": "sigmoid"}
+    if rd:  # recurrent dropout masks, constants of the op
+        acts["recurrent_mask"] = (rng.random((G, N, U)) > 0.4) / 0.6
+        acts["recurrent_mask"][:, :, 0] = 1 / 0.6
+        if rd == "carry":
+            acts["recurrent_mask_carry"] = True
     op = getattr(K, kind)
     w = rng.standard_normal((N, T, U))
 
@@ -389,6 +397,256 @@ def test_lstm_recurrent_dropout_trains_and_round_trips_config():
     assert layers.LSTM.from_config(config).recurrent_dropout == 0.2
     p1, p2 = model.predict(x), model.predict(x)  # inference: deterministic
     np.testing.assert_array_equal(p1, p2)
+
+
+# ---- recurrent dropout for GRU (both reset_after forms) and SimpleRNN --------------
+RD_LAYERS = {
+    "SimpleRNN": (layers.SimpleRNN, {}, ref_rnn.simple_rnn_forward,
+                  ref_rnn.simple_rnn_backward),
+    "GRU": (layers.GRU, {}, ref_rnn.gru_forward, ref_rnn.gru_backward),
+    "GRU-reset_after": (layers.GRU, {"reset_after": True},
+                        ref_rnn.gru_reset_after_forward,
+                        ref_rnn.gru_reset_after_backward),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RD_LAYERS))
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_recurrent_dropout_matches_reference_with_the_same_masks(kind, implementation):
+    """Training: masks drawn once per call, (G, batch, units) of 0 and
+    1 / (1 - rate), one per gate with implementation=1 and shared with 2
+    (GRU: the update then reads the masked state, Keras 2.2.4's GRUCell);
+    with an initial state, a step mask and go_backwards the layer equals
+    the reference run with the masks drawn from the same seed, and its tape
+    gradient equals the reference backward with those masks. At inference
+    nothing is dropped."""
+    cls, extra, fwd, bwd = RD_LAYERS[kind]
+    G = 1 if kind == "SimpleRNN" else 3
+    layer = cls(5, recurrent_dropout=0.4, return_sequences=True, go_backwards=True,
+                implementation=implementation, **extra)
+    x, h0 = _x((6, 4, 3)), _x((6, 5), seed=1)
+    mask = np.random.default_rng(2).random((6, 4)) > 0.25
+    plain = layer(x, initial_state=[h0], mask=mask)  # builds; inference
+    weights = [w.astype(np.float64) for w in layer.get_weights()]
+    kw = dict(mask=mask, go_backwards=True)
+    np.testing.assert_allclose(plain, fwd(x, *weights, h0, **kw)[0], rtol=1e-5, atol=1e-6)
+    assert layer.uses_learning_phase
+    K.set_random_seed(3)
+    masks = layer._recurrent_masks(6)
+    assert masks.shape == (G, 6, 5)
+    assert set(np.unique(masks)) <= {0.0, np.float32(1 / 0.6)}
+    assert 0.2 < (masks == 0).mean() < 0.6
+    if G > 1 and implementation == 1:
+        assert not np.array_equal(masks[0], masks[1])
+        assert not np.array_equal(masks[1], masks[2])
+    else:
+        assert all(np.array_equal(masks[0], masks[q]) for q in range(G))
+    if G > 1:
+        kw["recurrent_mask_carry"] = implementation != 1
+    K.set_random_seed(3)
+    xt, ht = K.Variable(x), K.Variable(h0)
+    with K.GradientTape() as tape:
+        y = layer(xt * 1.0, initial_state=[ht * 1.0], mask=mask, training=True)
+        loss = K.sum(K.square(y))
+    grads = tape.gradient(loss, [xt, ht] + layer.trainable_weights)
+    want, _, cache = fwd(x, *weights, h0, recurrent_mask=masks, **kw)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, plain, atol=1e-3)
+    dx, dW, dR, db, dh0 = bwd(2 * want, None, cache, x, *weights[:2])
+    for name, g, e in zip(["x", "h0", "kernel", "recurrent_kernel", "bias"], grads,
+                          [dx, dh0, dW, dR, db]):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_simple_rnn_recurrent_mask_is_fixed_over_time():
+    """Linear SimpleRNN, W = 0, R = I, h0 = 1: h_t = h_{t-1} * m, so with a
+    mask fixed over time h_t = m^t (units kept at the first step stay kept,
+    growing by 1 / (1 - rate) per step); a mask redrawn per step would drop
+    about half of them later."""
+    rnn = layers.SimpleRNN(8, activation="linear", use_bias=False,
+                           kernel_initializer="zeros", recurrent_initializer="identity",
+                           recurrent_dropout=0.5, return_sequences=True)
+    x, h0 = np.zeros((32, 6, 2), np.float32), np.ones((32, 8), np.float32)
+    K.set_random_seed(0)
+    y = np.asarray(rnn(x, initial_state=[h0], training=True))
+    m = y[:, 0]
+    assert set(np.unique(m)) == {0.0, 2.0}
+    assert not all(np.array_equal(m[0], m[n]) for n in range(32))  # one per sample
+    np.testing.assert_allclose(y, m[:, None, :] ** np.arange(1, 7)[None, :, None],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(rnn(x, initial_state=[h0]), np.ones((32, 6, 8)))
+
+
+@pytest.mark.parametrize("reset_after", [False, True])
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_gru_recurrent_mask_is_fixed_over_time(reset_after, implementation):
+    """GRU with W = 0, b = 0, R_z = R_r = 0, R_h = I and linear activation:
+    z = r = hard_sigmoid(0) = 1/2, hh = (h * m_h) / 2, so with a mask fixed
+    over time, h0 = 1, rate 1/2 (m in {0, 2}): implementation=1 (carry reads
+    h) gives h_t = 1 on kept units, 2^-t on dropped ones; implementation=2
+    (the carry reads h * m, Keras 2.2.4) gives 1.5^t and 0. A mask redrawn
+    per step would mix the two branches of a unit over time."""
+    gru = layers.GRU(8, activation="linear", recurrent_dropout=0.5, return_sequences=True,
+                     implementation=implementation, reset_after=reset_after)
+    x, h0 = np.zeros((32, 5, 2), np.float32), np.ones((32, 8), np.float32)
+    gru.build((None, 5, 2))
+    R = np.zeros((8, 24), np.float32)
+    R[:, 16:] = np.eye(8)
+    gru.set_weights([np.zeros((2, 24), np.float32), R,
+                     np.zeros(gru.get_weights()[2].shape, np.float32)])
+    K.set_random_seed(0)
+    y = np.asarray(gru(x, initial_state=[h0], training=True))
+    steps = np.arange(1, 6)[None, :, None]
+    if implementation == 1:
+        kept = y[:, :1] == 1.0
+        want = np.where(kept, 1.0, 0.5 ** steps)
+    else:
+        kept = y[:, :1] == 1.5
+        want = np.where(kept, 1.5 ** steps, 0.0)
+    assert 0.3 < kept.mean() < 0.7
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+    # inference, nothing dropped: h_t = h / 2 + h / 4 = 0.75^t
+    np.testing.assert_allclose(gru(x, initial_state=[h0]),
+                               np.broadcast_to(0.75 ** steps, (32, 5, 8)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind,implementation", [("SimpleRNN", 1), ("GRU", 1),
+                                                 ("GRU-reset_after", 2)])
+def test_recurrent_dropout_trains_and_is_inactive_at_inference(kind, implementation):
+    cls, extra, _, _ = RD_LAYERS[kind]
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 20, (64, 6)).astype(np.int32)
+    y = (x[:, -1] > 10).astype(np.float32)
+    K.set_random_seed(0)
+    np.random.seed(0)
+
+    def build(rate):
+        return Sequential([layers.Embedding(20, 8, input_length=6),
+                           cls(8, dropout=0.2, recurrent_dropout=rate,
+                               implementation=implementation, **extra),
+                           layers.Dense(1, activation="sigmoid")])
+    model = build(0.3)
+    model.compile(loss="binary_crossentropy", optimizer="rmsprop")
+    losses = model.fit(x, y, epochs=40, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < losses[0] - 0.05, losses
+    config = model.layers[1].get_config()
+    assert config["recurrent_dropout"] == 0.3
+    assert config["implementation"] == implementation
+    again = cls.from_config(config)
+    assert again.recurrent_dropout == 0.3 and again.get_config() == config
+    p1, p2 = model.predict(x), model.predict(x)  # inference: deterministic
+    np.testing.assert_array_equal(p1, p2)
+    plain = build(0.0)
+    plain.build((None, 6))
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(plain.predict(x), p1, rtol=1e-6, atol=1e-7)
+    K.set_random_seed(1)
+    train_mode = np.asarray(model.layers[1](model.layers[0](x), training=True))
+    assert not np.allclose(train_mode, model.layers[1](model.layers[0](x)))
+
+
+# ---- input dropout: one mask per gate with implementation=1 (Keras 2.2.4) ----------
+IN_LAYERS = {
+    "LSTM": (layers.LSTM, {}, ref_rnn.lstm_forward, ref_rnn.lstm_backward, 4),
+    "GRU": (layers.GRU, {}, ref_rnn.gru_forward, ref_rnn.gru_backward, 3),
+    "GRU-reset_after": (layers.GRU, {"reset_after": True},
+                        ref_rnn.gru_reset_after_forward,
+                        ref_rnn.gru_reset_after_backward, 3),
+}
+
+
+def _shared_input_mask(N, C, rate):
+    """The mask K.dropout draws for noise_shape (N, 1, C) (implementation=2)."""
+    from ckeras.backend import native
+    from ckeras.backend.nn_ops import dropout_seed
+    ones = np.ones((N, 1, C), np.float32)
+    return native.dropout_forward(ones, rate, dropout_seed())[1][:, 0]
+
+
+@pytest.mark.parametrize("kind", sorted(IN_LAYERS))
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_input_dropout_masks_per_gate_match_reference(kind, implementation):
+    """Training with dropout and recurrent_dropout: implementation=1 draws
+    one input mask per gate, (G, batch, input_dim) of 0 and 1 / (1 - rate)
+    fixed over time, x_q = x * m_q feeds gate q's kernel columns;
+    implementation=2 shares one mask. The layer equals the reference fed
+    the gate-by-gate projection, and its tape gradients equal the
+    reference's pushed back through that projection."""
+    cls, extra, fwd, bwd, G = IN_LAYERS[kind]
+    N, T, C, U = 6, 4, 3, 5
+    layer = cls(U, dropout=0.4, recurrent_dropout=0.3, return_sequences=True,
+                implementation=implementation, **extra)
+    x = _x((N, T, C))
+    layer.build((None, T, C))
+    W, R, b = (w.astype(np.float64) for w in layer.get_weights())
+    K.set_random_seed(4)
+    if implementation == 1:
+        m = layer._input_masks(N, C)
+        assert m.shape == (G, N, C)
+        assert set(np.unique(m)) <= {0.0, np.float32(1 / 0.6)}
+        assert all(not np.array_equal(m[0], m[q]) for q in range(1, G))
+    else:
+        m = np.broadcast_to(_shared_input_mask(N, C, 0.4), (G, N, C))
+    rm = layer._recurrent_masks(N)
+    # P[..., q] = (x * m_q) W_q, the projection each gate reads
+    xm = x[None] * m[:, :, None, :]  # (G, N, T, C)
+    P = np.concatenate([xm[q] @ W[:, q * U:(q + 1) * U] for q in range(G)], axis=-1)
+    kw = dict(recurrent_mask=rm)
+    if G == 3:
+        kw["recurrent_mask_carry"] = implementation != 1
+    want, *_, cache = fwd(P, None, R, b, **kw)
+    K.set_random_seed(4)
+    xt = K.Variable(x)
+    with K.GradientTape() as tape:
+        y = layer(xt * 1.0, training=True)
+        loss = K.sum(K.square(y))
+    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
+    assert not np.allclose(want, layer(x), atol=1e-3)
+    dP, dW_none, dR, db = bwd(2 * want, *[None] * (G == 4 and 2 or 1), cache, P, None,
+                              R)[:4]
+    assert dW_none is None
+    dW = np.concatenate([np.einsum("ntc,ntu->cu", xm[q], dP[..., q * U:(q + 1) * U])
+                         for q in range(G)], axis=1)
+    dx = sum(m[q][:, None, :] * (dP[..., q * U:(q + 1) * U] @ W[:, q * U:(q + 1) * U].T)
+             for q in range(G))
+    for name, g, e in zip(["x", "kernel", "recurrent_kernel", "bias"], grads,
+                          [dx, dW, dR, db]):
+        np.testing.assert_allclose(np.asarray(g), e, rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", sorted(IN_LAYERS))
+def test_input_dropout_per_gate_float64_gradients_vs_finite_differences(kind):
+    """The gate-by-gate projection's backward end to end through the layer
+    (float64, reference path): every weight and the input, with the same
+    masks at each evaluation (the seed is reset before each call)."""
+    cls, extra, _, _, _ = IN_LAYERS[kind]
+    K.set_floatx("float64")
+    try:
+        rng = np.random.default_rng(1)
+        layer = cls(2, dropout=0.5, recurrent_dropout=0.4, return_sequences=True,
+                    bias_initializer="normal", **extra)
+        x = rng.standard_normal((3, 3, 2))
+
+        def run(xx):
+            K.set_random_seed(7)
+            return layer(xx, training=True)
+        probe = np.asarray(run(x))
+        assert not np.allclose(probe, layer(x))  # dropout acted
+        dy = rng.standard_normal(probe.shape)
+        xt = K.Tensor(x)
+        with K.GradientTape() as tape:
+            loss = K.sum(run(xt) * dy)
+        grads = tape.gradient(loss, layer.trainable_weights + [xt])
+
+        def objective():
+            return float(np.sum(np.asarray(run(x)) * dy))
+        targets = [w.value for w in layer.trainable_weights] + [x]
+        for got, target in zip(grads, targets):
+            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
+                                       atol=1e-7)
+    finally:
+        K.set_floatx("float32")
 
 
 def test_embedding_lstm_dense_trains():

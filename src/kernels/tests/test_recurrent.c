@@ -1,6 +1,7 @@
 /* Recurrent kernels (LSTM, GRU, SimpleRNN) on edge shapes: N, T, U of 1,
  * C of 0, batches that split into several row blocks, masks, go_backwards,
- * absent bias / initial states / output gradients. Every buffer has its
+ * recurrent dropout masks (GRU also with rdcarry), W NULL (x is the input
+ * projection), absent bias / initial states / output gradients. Every buffer has its
  * exact size. Checks: the LSTM forward against a plain C loop, and every
  * backward against a central difference of the forward along a random
  * direction (float32, so a loose tolerance: it catches wrong formulas,
@@ -14,7 +15,9 @@ typedef struct {
     int kind;
     int64_t N, T, C, U;
     int gb, act, ract, use_b, use_h0, use_mask, use_dhseq;
-    int use_rd; /* LSTM recurrent dropout masks */
+    int use_rd;   /* recurrent dropout masks rdmask [G, N, U] */
+    int rdcarry;  /* GRU: the update's carry reads h * rdmask[0] too */
+    int no_w;     /* W NULL: x is the input projection, C = G*U */
 } rcase;
 
 static int64_t gates_of(int kind) {
@@ -30,37 +33,44 @@ typedef struct {
 
 static void forward(const rcase *c, rbufs *B) {
     const float *b = c->use_b ? B->b : NULL, *h0 = c->use_h0 ? B->h0 : NULL;
+    const float *W = c->no_w ? NULL : B->W;
     const float *m = c->use_mask ? B->mask : NULL;
     if (c->kind == K_LSTM)
-        ck_lstm_forward(B->hseq, B->hT, B->cT, B->cache, B->x, B->W, B->R, b,
+        ck_lstm_forward(B->hseq, B->hT, B->cT, B->cache, B->x, W, B->R, b,
                         h0, c->use_h0 ? B->c0 : NULL, m,
                         c->use_rd ? B->rd : NULL, c->N, c->T, c->C, c->U,
                         c->gb, c->act, c->ract);
     else if (c->kind == K_GRU)
-        ck_gru_forward(B->hseq, B->hT, B->cache, B->x, B->W, B->R, b, h0, m,
-                       c->N, c->T, c->C, c->U, c->gb, c->act, c->ract);
+        ck_gru_forward(B->hseq, B->hT, B->cache, B->x, W, B->R, b, h0, m,
+                       c->use_rd ? B->rd : NULL, c->N, c->T, c->C, c->U,
+                       c->gb, c->act, c->ract, c->rdcarry);
     else
-        ck_simple_rnn_forward(B->hseq, B->hT, B->cache, B->x, B->W, B->R, b,
-                              h0, m, c->N, c->T, c->C, c->U, c->gb, c->act);
+        ck_simple_rnn_forward(B->hseq, B->hT, B->cache, B->x, W, B->R, b,
+                              h0, m, c->use_rd ? B->rd : NULL, c->N, c->T,
+                              c->C, c->U, c->gb, c->act);
 }
 
 static void backward(const rcase *c, rbufs *B) {
     const float *m = c->use_mask ? B->mask : NULL;
     const float *dhs = c->use_dhseq ? B->dhseq : NULL;
     float *db = c->use_b ? B->db : NULL;
+    const float *W = c->no_w ? NULL : B->W;
+    float *dW = c->no_w ? NULL : B->dW;
     if (c->kind == K_LSTM)
-        ck_lstm_backward(B->dx, B->dW, B->dR, db, B->dh0, B->dc0, dhs, B->dhT,
-                         B->dcT, B->x, B->W, B->R, m,
+        ck_lstm_backward(B->dx, dW, B->dR, db, B->dh0, B->dc0, dhs, B->dhT,
+                         B->dcT, B->x, W, B->R, m,
                          c->use_rd ? B->rd : NULL, B->cache, c->N, c->T,
                          c->C, c->U, c->gb, c->act, c->ract, B->ws);
     else if (c->kind == K_GRU)
-        ck_gru_backward(B->dx, B->dW, B->dR, db, B->dh0, dhs, B->dhT, B->x,
-                        B->W, B->R, m, B->cache, c->N, c->T, c->C, c->U,
-                        c->gb, c->act, c->ract, B->ws);
+        ck_gru_backward(B->dx, dW, B->dR, db, B->dh0, dhs, B->dhT, B->x,
+                        W, B->R, m, c->use_rd ? B->rd : NULL, B->cache,
+                        c->N, c->T, c->C, c->U, c->gb, c->act, c->ract,
+                        c->rdcarry, B->ws);
     else
-        ck_simple_rnn_backward(B->dx, B->dW, B->dR, db, B->dh0, dhs, B->dhT,
-                               B->x, B->W, B->R, m, B->cache, c->N, c->T,
-                               c->C, c->U, c->gb, c->act, B->ws);
+        ck_simple_rnn_backward(B->dx, dW, B->dR, db, B->dh0, dhs, B->dhT,
+                               B->x, W, B->R, m, c->use_rd ? B->rd : NULL,
+                               B->cache, c->N, c->T, c->C, c->U, c->gb,
+                               c->act, B->ws);
 }
 
 /* sum(dhseq hseq) + sum(dhT hT) + sum(dcT cT) in double */
@@ -97,10 +107,10 @@ static void check_direction(const rcase *c, rbufs *B, float *p,
         scale += fabs((double)grad[i] * v[i]);
     }
     CK_CHECK(fabs(numeric - analytic) <= 2e-2 * scale + 1e-3,
-             "%s kind=%d N=%ld T=%ld C=%ld U=%ld gb=%d mask=%d: d%s "
-             "numeric %g analytic %g", "recurrent", c->kind, (long)c->N,
-             (long)c->T, (long)c->C, (long)c->U, c->gb, c->use_mask, what,
-             numeric, analytic);
+             "%s kind=%d N=%ld T=%ld C=%ld U=%ld gb=%d mask=%d rd=%d "
+             "carry=%d: d%s numeric %g analytic %g", "recurrent", c->kind,
+             (long)c->N, (long)c->T, (long)c->C, (long)c->U, c->gb,
+             c->use_mask, c->use_rd, c->rdcarry, what, numeric, analytic);
     free(v);
     free(keep);
 }
@@ -147,13 +157,13 @@ static void one(rcase c) {
                                     : ck_simple_rnn_workspace_size(N, T, C, U);
     rbufs B;
     B.x = ck_test_alloc(N * T * C);
-    B.W = ck_test_alloc(C * G * U);
+    B.W = c.no_w ? NULL : ck_test_alloc(C * G * U);
     B.R = ck_test_alloc(U * G * U);
     B.b = ck_test_alloc(G * U);
     B.h0 = ck_test_alloc(N * U);
     B.c0 = ck_test_alloc(N * U);
     B.mask = ck_test_alloc(N * T);
-    B.rd = ck_test_alloc(4 * N * U);
+    B.rd = ck_test_alloc(G * N * U);
     B.hseq = ck_test_alloc(N * T * U);
     B.hT = ck_test_alloc(N * U);
     B.cT = ck_test_alloc(N * U);
@@ -162,22 +172,22 @@ static void one(rcase c) {
     B.dhT = ck_test_alloc(N * U);
     B.dcT = ck_test_alloc(N * U);
     B.dx = ck_test_alloc(N * T * C);
-    B.dW = ck_test_alloc(C * G * U);
+    B.dW = c.no_w ? NULL : ck_test_alloc(C * G * U);
     B.dR = ck_test_alloc(U * G * U);
     B.db = ck_test_alloc(G * U);
     B.dh0 = ck_test_alloc(N * U);
     B.dc0 = ck_test_alloc(N * U);
     B.ws = ck_test_alloc(ws_n);
     ck_test_fill(B.x, N * T * C, 1, -1.0f, 1.0f);
-    ck_test_fill(B.W, C * G * U, 2, -0.5f, 0.5f);
+    if (B.W) ck_test_fill(B.W, C * G * U, 2, -0.5f, 0.5f);
     ck_test_fill(B.R, U * G * U, 3, -0.5f, 0.5f);
     ck_test_fill(B.b, G * U, 4, -0.5f, 0.5f);
     ck_test_fill(B.h0, N * U, 5, -1.0f, 1.0f);
     ck_test_fill(B.c0, N * U, 6, -1.0f, 1.0f);
     ck_test_fill(B.mask, N * T, 7, 0.0f, 1.0f);
     for (int64_t i = 0; i < N * T; i++) B.mask[i] = B.mask[i] > 0.3f;
-    ck_test_fill(B.rd, 4 * N * U, 11, 0.0f, 1.0f);
-    for (int64_t i = 0; i < 4 * N * U; i++) /* dropout rate 0.3 */
+    ck_test_fill(B.rd, G * N * U, 11, 0.0f, 1.0f);
+    for (int64_t i = 0; i < G * N * U; i++) /* dropout rate 0.3 */
         B.rd[i] = B.rd[i] > 0.3f ? 1.0f / 0.7f : 0.0f;
     ck_test_fill(B.dhseq, N * T * U, 8, -1.0f, 1.0f);
     ck_test_fill(B.dhT, N * U, 9, -1.0f, 1.0f);
@@ -200,14 +210,14 @@ static void one(rcase c) {
 
     forward(&c, &B);
     memset(B.dx, 0, (size_t)(N * T * C) * sizeof(float));
-    memset(B.dW, 0, (size_t)(C * G * U) * sizeof(float));
+    if (B.dW) memset(B.dW, 0, (size_t)(C * G * U) * sizeof(float));
     memset(B.dR, 0, (size_t)(U * G * U) * sizeof(float));
     memset(B.db, 0, (size_t)(G * U) * sizeof(float));
     memset(B.dh0, 0, (size_t)(N * U) * sizeof(float));
     memset(B.dc0, 0, (size_t)(N * U) * sizeof(float));
     backward(&c, &B);
     check_direction(&c, &B, B.x, B.dx, N * T * C, "x");
-    check_direction(&c, &B, B.W, B.dW, C * G * U, "W");
+    if (B.W) check_direction(&c, &B, B.W, B.dW, C * G * U, "W");
     check_direction(&c, &B, B.R, B.dR, U * G * U, "R");
     if (c.use_b) check_direction(&c, &B, B.b, B.db, G * U, "b");
     if (c.use_h0) {
@@ -236,10 +246,19 @@ void ck_test_recurrent(void) {
                 rcase c = {kind, shapes[s][0], shapes[s][1], shapes[s][2],
                            shapes[s][3], variant & 1, acts[variant][0],
                            acts[variant][1], variant != 3, variant != 2,
-                           variant >= 1, variant != 1, 0};
+                           variant >= 1, variant != 1, 0, 0, 0};
                 one(c);
-                if (kind == K_LSTM && (variant == 1 || variant == 2)) {
+                if (variant == 1 || variant == 2) {
                     c.use_rd = 1; /* with h0 (1); smooth, no h0 (2) */
+                    one(c);
+                }
+                if (kind == K_GRU && variant == 1) {
+                    c.rdcarry = 1; /* Keras 2.2's implementation=2 */
+                    one(c);
+                }
+                if (variant == 1 && s < 5) { /* the caller projected x */
+                    c.no_w = 1;
+                    c.C = gates_of(kind) * c.U;
                     one(c);
                 }
             }
