@@ -164,6 +164,26 @@ CK_VECTOR_CLONES static void ck_rnn_mask_states(float *dst, const float *src,
         }
 }
 
+/* The gradient of the first ng gates' recurrent kernels: dR[:, 0:ng*U]
+ * (row stride G*U) += hprev[N*T, U]^T @ dz[N*T, 0:ng*U] (dz row stride
+ * G*U); with recurrent dropout gate by gate, dR_g += (hprev * rdmask[g])^T
+ * @ dz_g, through the scratch hmt [N*T, U]. */
+static inline void ck_rnn_recurrent_grad(float *dR, const float *hprev,
+                                         const float *dz, const float *rdmask,
+                                         float *hmt, int64_t N, int64_t T,
+                                         int64_t U, int64_t G, int64_t ng) {
+    if (!rdmask) {
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, ng * U, N * T, 1.0f, hprev, U, dz,
+                 G * U, 1.0f, dR, G * U);
+        return;
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
+        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U, dz + g * U,
+                 G * U, 1.0f, dR + g * U, G * U);
+    }
+}
+
 /* gates[rows, GU] = x[rows, C] @ W[C, GU]; W NULL: x is [rows, GU] (the
  * caller's projection, C == GU) and is copied. */
 static inline void ck_rnn_project_inputs(float *gates, const float *x,

@@ -302,14 +302,7 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
         ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, 4 * U);
         /* dR[U, 4U] += hprev[N*T, U]^T @ dz[N*T, 4U]; with recurrent
          * dropout dR_g += (hprev * rdmask[g])^T @ dz_g, gate by gate */
-        if (!rdmask)
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 4 * U, N * T, 1.0f, hprev, U,
-                     dz, 4 * U, 1.0f, dR, 4 * U);
-        for (int64_t g = 0; rdmask && g < 4; g++) {
-            ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
-                     dz + g * U, 4 * U, 1.0f, dR + g * U, 4 * U);
-        }
+        ck_rnn_recurrent_grad(dR, hprev, dz, rdmask, hmt, N, T, U, 4, 4);
         if (db) ck_rnn_colsum_add(db, dz, N * T, 4 * U);
     }
     ck_ftz_restore(ftz);

@@ -221,9 +221,7 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
         ck_rnn_project_inputs_backward(dx, dW, x, W, dz, N * T, C, U);
         /* dR[U, U] += h[N*T, U]^T @ dz[N*T, U], h = hprev or, with
          * recurrent dropout, hprev * rdmask[0] */
-        if (rdmask) ck_rnn_mask_states(hmt, hprev, rdmask, N, T, U);
-        ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f,
-                 rdmask ? hmt : hprev, U, dz, U, 1.0f, dR, U);
+        ck_rnn_recurrent_grad(dR, hprev, dz, rdmask, hmt, N, T, U, 1, 1);
         if (db) ck_rnn_colsum_add(db, dz, N * T, U);
     }
     ck_ftz_restore(ftz);
@@ -519,14 +517,7 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
         /* dR[:, 0:2U] += hprev^T dz[:, 0:2U] (with recurrent dropout
          * dR_g += (hprev * m_g)^T dz_g, gate by gate); dR[:, 2U:] +=
          * rh^T dz_h */
-        if (!rdmask)
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, 2 * U, N * T, 1.0f, hprev, U,
-                     dz, 3 * U, 1.0f, dR, 3 * U);
-        for (int64_t g = 0; rdmask && g < 2; g++) {
-            ck_rnn_mask_states(hmt, hprev, rdmask + g * N * U, N, T, U);
-            ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, hmt, U,
-                     dz + g * U, 3 * U, 1.0f, dR + g * U, 3 * U);
-        }
+        ck_rnn_recurrent_grad(dR, hprev, dz, rdmask, hmt, N, T, U, 3, 2);
         ck_sgemm(CK_TRANS, CK_NO_TRANS, U, U, N * T, 1.0f, rh, U, dz + 2 * U,
                  3 * U, 1.0f, dR + 2 * U, 3 * U);
         if (db) ck_rnn_colsum_add(db, dz, N * T, 3 * U);
