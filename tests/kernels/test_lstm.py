@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from ckeras._native import kernels
-from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import recurrent as ref
 from tests.gradcheck import assert_grads_match
 from tests.kernels.test_rnn import (
@@ -13,6 +12,7 @@ from tests.kernels.test_rnn import (
     check_against_reference, check_bad_inputs, check_go_backwards_is_reversed_time,
     check_gradients_by_finite_differences, check_mask_semantics,
     check_thread_determinism, make_inputs, option_id, output_grads, run_kernel)
+from tests.threads import assert_same_bits_at_thread_counts
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -176,20 +176,12 @@ def test_reference_gradients_with_recurrent_mask(go_backwards, init):
 def test_recurrent_mask_results_do_not_depend_on_thread_count():
     x, W, R, b, h0, c0, m = make_inputs(LSTM, 40, 3, 7, 200, mask=True)
     rd = _recurrent_mask(40, 200)
-    before = get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            *outs, cache = kernels.lstm_forward(x, W, R, b, h0, c0, mask=m,
-                                                recurrent_mask=rd)
-            grads = kernels.lstm_backward(*output_grads(outs), cache, x, W, R)
-            results.append([o.copy() for o in outs] + list(grads))
-    finally:
-        set_num_threads(before)
-    for other in results[1:]:
-        for a, b_ in zip(results[0], other):
-            np.testing.assert_array_equal(a, b_)
+
+    def run():
+        *outs, cache = kernels.lstm_forward(x, W, R, b, h0, c0, mask=m,
+                                            recurrent_mask=rd)
+        return outs + list(kernels.lstm_backward(*output_grads(outs), cache, x, W, R))
+    assert_same_bits_at_thread_counts(run)
 
 
 def test_recurrent_mask_bad_shape_or_dtype():

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from ckeras._native import kernels
-from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import optimizers as ref
+from tests.threads import assert_same_bits_at_thread_counts
 
 SHAPES = [(1,), (7,), (32768,), (32769,), (100003,), (3, 17, 29)]
 LR_T = float(ref.adam_lr_t(0.01, 0.9, 0.999, 3))
@@ -115,17 +115,7 @@ def test_empty_parameter_is_a_no_op():
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_results_do_not_depend_on_thread_count(case):
-    before = get_num_threads()
-    try:
-        results = []
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            results.append(run_kernel(case, (5 * 32768 + 11,), steps=3))
-    finally:
-        set_num_threads(before)
-    for r in results[1:]:
-        for a, b in zip(r, results[0]):
-            assert np.array_equal(a, b)
+    assert_same_bits_at_thread_counts(lambda: run_kernel(case, (5 * 32768 + 11,), steps=3))
 
 
 # Behaviour: minimise sum((p - target)^2) (gradient 2 (p - target)).
@@ -311,19 +301,12 @@ def test_rmsprop_rows_matches_its_reference():
 def test_rmsprop_rows_does_not_depend_on_thread_count():
     rng = np.random.default_rng(1)
     p, a, indices, values, _ = _rows_case(rng, V=5000, D=64, n=900)
-    outs = []
-    old = get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            set_num_threads(threads)
-            pt, at = p.copy(), a.copy()
-            kernels.rmsprop_update_rows(pt, indices, values, at, 0.01, 0.9, 1e-7)
-            outs.append((pt, at))
-    finally:
-        set_num_threads(old)
-    for pt, at in outs[1:]:
-        np.testing.assert_array_equal(pt, outs[0][0])
-        np.testing.assert_array_equal(at, outs[0][1])
+
+    def run():
+        pt, at = p.copy(), a.copy()
+        kernels.rmsprop_update_rows(pt, indices, values, at, 0.01, 0.9, 1e-7)
+        return [pt, at]
+    assert_same_bits_at_thread_counts(run)
 
 
 def test_rmsprop_rows_bad_input_raises_clear_errors():

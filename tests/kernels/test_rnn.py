@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from ckeras._native import kernels
-from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import recurrent as ref
 from tests.gradcheck import assert_grads_match
+from tests.threads import assert_same_bits_at_thread_counts
 
 
 @dataclass(frozen=True)
@@ -191,20 +191,11 @@ def check_accumulates(layer):
 
 def check_thread_determinism(layer, shape=(70, 3, 20, 128)):
     inputs = make_inputs(layer, *shape, mask=True)
-    before = get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            outs, cache = run_kernel(layer, inputs, go_backwards=True)
-            douts = output_grads(outs)
-            grads = kernel_grads(layer, douts, cache, inputs)
-            results.append(outs + grads)
-    finally:
-        set_num_threads(before)
-    for r in results[1:]:
-        for a, b in zip(r, results[0]):
-            assert np.array_equal(a, b)
+
+    def run():
+        outs, cache = run_kernel(layer, inputs, go_backwards=True)
+        return list(outs) + list(kernel_grads(layer, output_grads(outs), cache, inputs))
+    assert_same_bits_at_thread_counts(run)
 
 
 def check_mask_semantics(layer):
@@ -530,20 +521,12 @@ def test_recurrent_mask_results_do_not_depend_on_thread_count(case):
     layer, carry = case
     x, W, R, b, h0, _, m = make_inputs(layer, 40, 3, 7, 200, mask=True)
     rd = rd_kwargs(layer, 40, 200, carry)
-    before = get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            *outs, cache = layer.forward(x, W, R, b, h0=h0, mask=m,
-                                         go_backwards=True, **rd)
-            grads = layer.backward(*output_grads(outs), cache, x, W, R)
-            results.append([o.copy() for o in outs] + list(grads))
-    finally:
-        set_num_threads(before)
-    for other in results[1:]:
-        for a, b_ in zip(results[0], other):
-            np.testing.assert_array_equal(a, b_)
+
+    def run():
+        *outs, cache = layer.forward(x, W, R, b, h0=h0, mask=m, go_backwards=True,
+                                     **rd)
+        return outs + list(layer.backward(*output_grads(outs), cache, x, W, R))
+    assert_same_bits_at_thread_counts(run)
 
 
 @pytest.mark.parametrize("layer", [GRU, SIMPLE], ids=lambda l: l.name)
