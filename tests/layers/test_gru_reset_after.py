@@ -181,13 +181,12 @@ def test_op_float32_matches_reference(go_backwards, masked, use_bias, shape):
     np.testing.assert_array_equal(plain[0], hseq)
 
 
-@pytest.mark.parametrize("go_backwards", [False, True])
-def test_op_float64_tape_gradients_match_finite_differences(go_backwards):
+def _check_op_gradients_by_finite_differences(**kw):
     """The op's own backward (not the reference's) in float64."""
     vals = _inputs(N=3, T=4, C=2, U=2, seed=4)
     rng = np.random.default_rng(5)
     w_seq, w_T = rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2))
-    kw = dict(mask=MASK, go_backwards=go_backwards, recurrent_activation="sigmoid")
+    kw = dict(mask=MASK, recurrent_activation="sigmoid", **kw)
     _, _, grads = _op_with_grads(vals, w_seq, w_T, **kw)
 
     def objective():
@@ -196,6 +195,11 @@ def test_op_float64_tape_gradients_match_finite_differences(go_backwards):
     for i, (v, g) in enumerate(zip(vals, grads)):
         np.testing.assert_allclose(g, numeric_grad(objective, v), rtol=1e-5, atol=1e-7,
                                    err_msg=f"input {i}")
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_op_float64_tape_gradients_match_finite_differences(go_backwards):
+    _check_op_gradients_by_finite_differences(go_backwards=go_backwards)
 
 
 def test_op_bitwise_identical_at_1_2_3_threads():
@@ -245,19 +249,8 @@ def test_op_with_recurrent_mask_matches_reference(carry, shape):
 
 @pytest.mark.parametrize("carry", [False, True])
 def test_op_float64_tape_gradients_with_recurrent_mask(carry):
-    vals = _inputs(N=3, T=4, C=2, U=2, seed=4)
-    rng = np.random.default_rng(5)
-    w_seq, w_T = rng.standard_normal((3, 4, 2)), rng.standard_normal((3, 2))
-    kw = dict(mask=MASK, go_backwards=True, recurrent_activation="sigmoid",
-              recurrent_mask=_rd(shared=carry), recurrent_mask_carry=carry)
-    _, _, grads = _op_with_grads(vals, w_seq, w_T, **kw)
-
-    def objective():
-        hseq, hT = K.gru(*vals, reset_after=True, **kw)
-        return float(np.sum(hseq * w_seq) + np.sum(hT * w_T))
-    for i, (v, g) in enumerate(zip(vals, grads)):
-        np.testing.assert_allclose(g, numeric_grad(objective, v), rtol=1e-5, atol=1e-7,
-                                   err_msg=f"input {i}")
+    _check_op_gradients_by_finite_differences(
+        go_backwards=True, recurrent_mask=_rd(shared=carry), recurrent_mask_carry=carry)
 
 
 def test_op_with_recurrent_mask_bitwise_identical_at_1_2_3_threads():
