@@ -184,16 +184,37 @@ static inline void ck_rnn_recurrent_grad(float *dR, const float *hprev,
     }
 }
 
-/* gates[rows, GU] = x[rows, C] @ W[C, GU]; W NULL: x is [rows, GU] (the
- * caller's projection, C == GU) and is copied. */
+/* gates[rows, GU] = b + x[rows, C] @ W[C, GU] (b [GU] or NULL: none; the
+ * rows start as b, so the product adds into them and no later pass adds b);
+ * W NULL: x is [rows, GU] (the caller's projection, C == GU), b + x. */
+typedef struct {
+    float *gates;
+    const float *b;
+    int64_t rows, GU, per;
+} ck_rnn_bias_ctx;
+
+static void ck_rnn_bias_rows(void *vctx, int64_t blk) {
+    const ck_rnn_bias_ctx *c = (const ck_rnn_bias_ctx *)vctx;
+    int64_t r1 = (blk + 1) * c->per < c->rows ? (blk + 1) * c->per : c->rows;
+    for (int64_t r = blk * c->per; r < r1; r++)
+        for (int64_t j = 0; j < c->GU; j++) c->gates[r * c->GU + j] = c->b[j];
+}
+
 static inline void ck_rnn_project_inputs(float *gates, const float *x,
-                                         const float *W, int64_t rows,
-                                         int64_t C, int64_t GU) {
+                                         const float *W, const float *b,
+                                         int64_t rows, int64_t C, int64_t GU) {
+    if (b) { /* every row starts as b; the product adds into it */
+        ck_rnn_bias_ctx c = {gates, b, rows, GU,
+                             GU >= CK_ELEMENTWISE_BLOCK ? 1
+                                                        : CK_ELEMENTWISE_BLOCK / GU};
+        ck_parallel_for(ck_nblocks(rows, c.per), ck_rnn_bias_rows, &c);
+    }
     if (W)
         ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, rows, GU, C, 1.0f, x, C, W, GU,
-                 0.0f, gates, GU);
+                 b ? 1.0f : 0.0f, gates, GU);
     else
-        for (int64_t i = 0; i < rows * GU; i++) gates[i] = x[i];
+        for (int64_t i = 0; i < rows * GU; i++)
+            gates[i] = b ? gates[i] + x[i] : x[i];
 }
 
 /* Backward of ck_rnn_project_inputs: dW[C, GU] += x^T @ dz[rows, GU] and

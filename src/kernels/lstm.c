@@ -5,7 +5,7 @@
  * Math (per processed step s over time t = go_backwards ? T-1-s : s;
  * gate order i, f, c, o in every weight, as Keras 2 stores them;
  * act = activation, ract = recurrent_activation):
- *   z   = x_t W + h_{s-1} R + b                      [N, 4U]
+ *   z   = (b + x_t W) + h_{s-1} R                    [N, 4U]
  *   i   = ract(z_i)   f = ract(z_f)   g = act(z_c)   o = ract(z_o)
  *   c_s = f * c_{s-1} + i * g
  *   h_s = o * act(c_s)
@@ -33,12 +33,13 @@
  *                       the state the step reads, double-buffered by the
  *                       parity of the step
  *
- * Forward: one GEMM gates = x W for all steps (x viewed as [N*T, C]);
+ * Forward: gates = b + x W for all steps, one GEMM adding into rows
+ * that start as b (x viewed as [N*T, C]);
  * then per step, for fixed blocks of units [u0, u1) on the pool
  * (ck_rnn_units_per_block), one recurrent GEMM per gate over the whole
  * batch, gates[:, t, gate cols of u0..u1] += hprev[:, t] R[:, same cols]
- * (serial inside the block), and one fused pass over those units (bias,
- * activations, cell, hidden, mask). A thread reads only its units' columns
+ * (serial inside the block), and one fused pass over those units
+ * (activations, cell, hidden, mask). A thread reads only its units' columns
  * of R, every step.
  *
  * Backward through time, reusing the saved gates: per step and unit
@@ -67,7 +68,7 @@ typedef struct {
     int64_t s, t, tnext; /* processed step, its time, next step's time */
     int recur;           /* 0: the state is the zero h0, skip its GEMM */
     int act, ract;
-    const float *R, *b, *mask, *rdmask;
+    const float *R, *mask, *rdmask;
     float *gates, *hprev, *cprev, *actc, *hm; /* cache parts */
     float *hseq, *hT, *cT;
 } lstm_fwd_ctx;
@@ -88,12 +89,6 @@ CK_VECTOR_CLONES static void lstm_fwd_units(const lstm_fwd_ctx *k,
                       + u0;
         float *cdst = (last ? k->cT + n * U : k->cprev + (n * T + k->tnext) * U)
                       + u0;
-        if (k->b) /* one loop per gate: gcc vectorizes each */
-            for (int64_t q = 0; q < 4; q++) {
-                float *zq = z + q * U;
-                const float *bq = k->b + q * U + u0;
-                for (int64_t j = 0; j < nu; j++) zq[j] += bq[j];
-            }
         ck_rnn_activate(i, nu, k->ract);
         ck_rnn_activate(f, nu, k->ract);
         ck_rnn_activate(g, nu, k->act);
@@ -160,7 +155,7 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
     float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
     float *hm = actc + N * T * U;
     /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] (W NULL: x itself) */
-    ck_rnn_project_inputs(gates, x, W, N * T, C, 4 * U);
+    ck_rnn_project_inputs(gates, x, W, b, N * T, C, 4 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++) {
@@ -171,7 +166,7 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
         for (int64_t j = 0; j < 4 * N * U; j++)
             hm[j] = h0[j % (N * U)] * rdmask[j];
     lstm_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, 0, 0,
-                      act, ract, R, b, mask, rdmask, gates, hprev, cprev,
+                      act, ract, R, mask, rdmask, gates, hprev, cprev,
                       actc, hm, hseq, hT, cT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {

@@ -123,7 +123,7 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
     }
     float *y = cache, *hprev = y + N * T * U, *hm = hprev + N * T * U;
     /* y[N*T, U] = x[N*T, C] @ W[C, U] (W NULL: x itself) */
-    ck_rnn_project_inputs(y, x, W, N * T, C, U);
+    ck_rnn_project_inputs(y, x, W, NULL, N * T, C, U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
@@ -349,7 +349,7 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
     float *gates = cache, *hprev = gates + 3 * N * T * U;
     float *rh = hprev + N * T * U, *hm = rh + N * T * U;
     /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] (W NULL: x itself) */
-    ck_rnn_project_inputs(gates, x, W, N * T, C, 3 * U);
+    ck_rnn_project_inputs(gates, x, W, NULL, N * T, C, 3 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t j = 0; j < U; j++)
