@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from ckeras._native import kernels
-from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import conv as ref
+from tests.threads import assert_same_bits_at_thread_counts
 from tests.gradcheck import assert_grads_match
 
 FORMATS = ["channels_last", "channels_first"]
@@ -204,18 +204,11 @@ def test_results_do_not_depend_on_thread_count(data_format):
                        data_format, seed=6)
     dy = np.random.default_rng(7).standard_normal(
         kernels.conv2d_forward(x, Wt, b, **p).shape, dtype=np.float32)
-    before = get_num_threads()
-    results = []
-    try:
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            y = kernels.conv2d_forward(x, Wt, b, **p)
-            results.append((y,) + kernels.conv2d_backward(dy, x, Wt, y, **p))
-    finally:
-        set_num_threads(before)
-    for r in results[1:]:
-        for got, want in zip(r, results[0]):
-            assert np.array_equal(got, want)
+
+    def run():
+        y = kernels.conv2d_forward(x, Wt, b, **p)
+        return (y,) + kernels.conv2d_backward(dy, x, Wt, y, **p)
+    assert_same_bits_at_thread_counts(run)
 
 
 def test_workspace_is_bounded_and_reusable():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ckeras._native import kernels
-from ckeras.backend import get_num_threads, set_num_threads
 from ckeras.reference import dropout as ref
+from tests.threads import assert_same_bits_at_thread_counts
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (128, 64), (3, 32768 + 5), (2, 3, 4, 5)])
@@ -49,16 +49,7 @@ def test_in_place_and_buffers():
 
 def test_thread_count_does_not_change_bits():
     x = np.random.default_rng(2).standard_normal(3 * 32768 + 11).astype(np.float32)
-    before = get_num_threads()
-    try:
-        outs = []
-        for n in (1, 2, 3):
-            set_num_threads(n)
-            outs.append(kernels.dropout_forward(x, 0.4, 5))
-    finally:
-        set_num_threads(before)
-    for y, m in outs[1:]:
-        assert np.array_equal(y, outs[0][0]) and np.array_equal(m, outs[0][1])
+    assert_same_bits_at_thread_counts(lambda: kernels.dropout_forward(x, 0.4, 5))
 
 
 def test_bad_input():

@@ -14,6 +14,7 @@ from ckeras.models import Model, Sequential, load_model, model_from_config
 from ckeras.reference import recurrent as ref_rnn
 from tests.gradcheck import assert_grads_match, numeric_grad
 from tests.layers.test_layer_contract import helper_test_layer
+from tests.threads import assert_same_bits_at_thread_counts
 
 MASK = np.array([[1, 0, 1, 1], [1, 1, 1, 0], [0, 1, 1, 1]], bool)
 
@@ -206,19 +207,12 @@ def test_op_bitwise_identical_at_1_2_3_threads():
     vals = _inputs(N=3, T=6, C=7, U=33, seed=8, dtype=np.float32)
     dy_seq = np.random.default_rng(9).standard_normal((3, 6, 33)).astype(np.float32)
     mask = np.random.default_rng(10).random((3, 6)) > 0.3
-    before = K.get_num_threads()
-    runs = []
-    try:
-        for n in (1, 2, 3):
-            K.set_num_threads(n)
-            hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], mask=mask,
-                                             go_backwards=True)
-            runs.append([hseq, hT] + list(grads))
-    finally:
-        K.set_num_threads(before)
-    for other in runs[1:]:
-        for a, b in zip(runs[0], other):
-            np.testing.assert_array_equal(a, b)
+
+    def run():
+        hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], mask=mask,
+                                         go_backwards=True)
+        return [hseq, hT] + list(grads)
+    assert_same_bits_at_thread_counts(run)
 
 
 @pytest.mark.parametrize("carry", [False, True])
@@ -257,19 +251,12 @@ def test_op_with_recurrent_mask_bitwise_identical_at_1_2_3_threads():
     vals = _inputs(N=3, T=6, C=7, U=33, seed=8, dtype=np.float32)
     dy_seq = np.random.default_rng(9).standard_normal((3, 6, 33)).astype(np.float32)
     rd = _rd(3, 33, rate=0.3, seed=10, dtype=np.float32)
-    before = K.get_num_threads()
-    runs = []
-    try:
-        for n in (1, 2, 3):
-            K.set_num_threads(n)
-            hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], go_backwards=True,
-                                             recurrent_mask=rd)
-            runs.append([hseq, hT] + list(grads))
-    finally:
-        K.set_num_threads(before)
-    for other in runs[1:]:
-        for a, b in zip(runs[0], other):
-            np.testing.assert_array_equal(a, b)
+
+    def run():
+        hseq, hT, grads = _op_with_grads(vals, dy_seq, dy_seq[:, 0], go_backwards=True,
+                                         recurrent_mask=rd)
+        return [hseq, hT] + list(grads)
+    assert_same_bits_at_thread_counts(run)
 
 
 def test_op_rejects_a_bad_recurrent_mask():
