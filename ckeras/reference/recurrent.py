@@ -51,6 +51,16 @@ def _setup(x, recurrent_kernel, h0, mask, go_backwards):
     return x, N, T, U, h, keep, times
 
 
+def _backward_setup(x, kernel, recurrent_kernel, dh_T):
+    """What every backward starts from: x, W, R in float64, the sizes, the
+    carried dh (dh_T or zeros) and zeroed dx, dW, dR."""
+    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
+    N, T, _ = x.shape
+    U = R.shape[0]
+    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
+    return x, W, R, N, T, U, dh, np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
+
+
 def _kernel(kernel, recurrent_kernel):
     """The input kernel; None (x is the input projection x W itself, made by
     the caller) acts as the identity of size G*U, and dkernel is None."""
@@ -105,14 +115,10 @@ def lstm_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
 
 def lstm_backward(dhseq, dh_T, dc_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0, dc0)."""
-    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
-    N, T, _ = x.shape
-    U = R.shape[0]
+    x, W, R, N, T, U, dh, dx, dW, dR = _backward_setup(x, kernel, recurrent_kernel, dh_T)
     dact = ACTIVATIONS[cache["activation"]][1]
     dract = ACTIVATIONS[cache["recurrent_activation"]][1]
-    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
     dc = np.zeros((N, U)) if dc_T is None else _f64(dc_T).copy()
-    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros(4 * U)
     for s in range(T - 1, -1, -1):
         st = cache["steps"][s]
@@ -189,13 +195,9 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
 
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
-    N, T, _ = x.shape
-    U = R.shape[0]
+    x, W, R, N, T, U, dh, dx, dW, dR = _backward_setup(x, kernel, recurrent_kernel, dh_T)
     dact = ACTIVATIONS[cache["activation"]][1]
     dract = ACTIVATIONS[cache["recurrent_activation"]][1]
-    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
-    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros(3 * U)
     mz, mr, mh, mc = cache["masks"]  # ones where no recurrent dropout
     for s in range(T - 1, -1, -1):
@@ -276,13 +278,9 @@ def gru_reset_after_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
 
 def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias (2, 3U), dh0)."""
-    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
-    N, T, _ = x.shape
-    U = R.shape[0]
+    x, W, R, N, T, U, dh, dx, dW, dR = _backward_setup(x, kernel, recurrent_kernel, dh_T)
     dact = ACTIVATIONS[cache["activation"]][1]
     dract = ACTIVATIONS[cache["recurrent_activation"]][1]
-    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
-    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros((2, 3 * U))
     masks = cache["masks"]  # (m_z, m_r, m_h, m_c), ones without dropout
     mc = masks[3]
@@ -338,12 +336,8 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None,
 
 def simple_rnn_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
-    W, R, x = _kernel(kernel, recurrent_kernel), _f64(recurrent_kernel), _f64(x)
-    N, T, _ = x.shape
-    U = R.shape[0]
+    x, W, R, N, T, U, dh, dx, dW, dR = _backward_setup(x, kernel, recurrent_kernel, dh_T)
     dact = ACTIVATIONS[cache["activation"]][1]
-    dh = np.zeros((N, U)) if dh_T is None else _f64(dh_T).copy()
-    dx, dW, dR = np.zeros(x.shape), np.zeros(W.shape), np.zeros(R.shape)
     db = np.zeros(U)
     m = cache["recurrent_mask"]  # ones without recurrent dropout
     for s in range(T - 1, -1, -1):
