@@ -164,6 +164,29 @@ CK_VECTOR_CLONES static void ck_rnn_mask_states(float *dst, const float *src,
         }
 }
 
+/* The part of dh that comes through the next step's first ng gates, for
+ * the units [u0, u1): dh[:, u0:u1] += dz_t[:, 0:ng*U] @ R[u0:u1, 0:ng*U]^T
+ * (dz_t: the next step's rows of dz [N, T, G*U], T*G*U apart; R [U, G*U];
+ * dh [N, U]). With recurrent dropout gate by gate, dh[:, u0:u1] +=
+ * rdmask[g] * (dz_g R_g[u0:u1]^T), the product through tmp [N, U]. One
+ * ck_sgemm over the whole batch (serial inside a block). */
+static inline void ck_rnn_dh_from_next(float *dh, float *tmp,
+                                       const float *dz_t, const float *R,
+                                       const float *rdmask, int64_t N,
+                                       int64_t T, int64_t U, int64_t G,
+                                       int64_t ng, int64_t u0, int64_t u1) {
+    if (!rdmask) {
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, ng * U, 1.0f, dz_t,
+                 T * G * U, R + u0 * G * U, G * U, 1.0f, dh + u0, U);
+        return;
+    }
+    for (int64_t g = 0; g < ng; g++) {
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, U, 1.0f, dz_t + g * U,
+                 T * G * U, R + u0 * G * U + g * U, G * U, 0.0f, tmp + u0, U);
+        ck_rnn_mask_add(dh, tmp, rdmask + g * N * U, N, U, u0, u1);
+    }
+}
+
 /* The gradient of the first ng gates' recurrent kernels: dR[:, 0:ng*U]
  * (row stride G*U) += hprev[N*T, U]^T @ dz[N*T, 0:ng*U] (dz row stride
  * G*U); with recurrent dropout gate by gate, dR_g += (hprev * rdmask[g])^T

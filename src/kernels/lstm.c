@@ -241,21 +241,9 @@ static void lstm_bwd_block(void *vctx, int64_t blk) {
     const lstm_bwd_ctx *k = (const lstm_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0 && !k->rdmask)
-        /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 4 * U, 1.0f,
-                 k->dz + k->tafter * 4 * U, T * 4 * U, k->R + u0 * 4 * U,
-                 4 * U, 1.0f, k->dh + u0, U);
-    else if (k->tafter >= 0)
-        /* dh[:, u0:u1] += rdmask[g] * (dz_g[:, tafter] @ R_g[u0:u1, :]^T),
-         * gates g = 0..3 in order */
-        for (int64_t g = 0; g < 4; g++) {
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
-                     k->dz + k->tafter * 4 * U + g * U, T * 4 * U,
-                     k->R + u0 * 4 * U + g * U, 4 * U, 0.0f, k->tmp + u0, U);
-            ck_rnn_mask_add(k->dh, k->tmp, k->rdmask + g * k->N * U, k->N,
-                            U, u0, u1);
-        }
+    if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+        ck_rnn_dh_from_next(k->dh, k->tmp, k->dz + k->tafter * 4 * U, k->R,
+                            k->rdmask, k->N, T, U, 4, 4, u0, u1);
     if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
 

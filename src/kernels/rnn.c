@@ -177,18 +177,9 @@ static void srnn_bwd_block(void *vctx, int64_t blk) {
     const srnn_bwd_ctx *k = (const srnn_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0 && !k->rdmask)
-        /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
-                 k->dz + k->tafter * U, T * U, k->R + u0 * U, U, 1.0f,
-                 k->dh + u0, U);
-    else if (k->tafter >= 0) {
-        /* dh[:, u0:u1] += rdmask[0] * (dz[:, tafter] @ R[u0:u1, :]^T) */
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
-                 k->dz + k->tafter * U, T * U, k->R + u0 * U, U, 0.0f,
-                 k->tmp + u0, U);
-        ck_rnn_mask_add(k->dh, k->tmp, k->rdmask, k->N, U, u0, u1);
-    }
+    if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
+        ck_rnn_dh_from_next(k->dh, k->tmp, k->dz + k->tafter * U, k->R,
+                            k->rdmask, k->N, T, U, 1, 1, u0, u1);
     if (k->s >= 0) srnn_bwd_units(k, u0, u1);
 }
 
@@ -458,18 +449,9 @@ static void gru_bwd_block_zh(void *vctx, int64_t blk) {
     const gru_bwd_ctx *k = (const gru_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    if (k->tafter >= 0 && !k->rdmask)
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, 2 * U, 1.0f,
-                 k->dz + k->tafter * 3 * U, T * 3 * U, k->R + u0 * 3 * U,
-                 3 * U, 1.0f, k->dh + u0, U);
-    else if (k->tafter >= 0)
-        for (int64_t g = 0; g < 2; g++) {
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
-                     k->dz + k->tafter * 3 * U + g * U, T * 3 * U,
-                     k->R + u0 * 3 * U + g * U, 3 * U, 0.0f, k->drh + u0, U);
-            ck_rnn_mask_add(k->dh, k->drh, k->rdmask + g * k->N * U, k->N, U,
-                            u0, u1);
-        }
+    if (k->tafter >= 0)
+        ck_rnn_dh_from_next(k->dh, k->drh, k->dz + k->tafter * 3 * U, k->R,
+                            k->rdmask, k->N, T, U, 3, 2, u0, u1);
     if (k->s >= 0) gru_bwd_units_zh(k, u0, u1);
 }
 
