@@ -25,6 +25,16 @@ def numeric_grad(scalar_fn, x, eps=1e-6):
     return g
 
 
+def assert_match_finite_differences(grads, objective, targets, rtol=1e-5, atol=1e-7):
+    """Each of grads (e.g. a tape's) equals the central differences of the
+    scalar objective() with respect to its float64 target array, which is
+    perturbed in place (a layer's weight values, an input)."""
+    assert len(grads) == len(targets)
+    for i, (got, target) in enumerate(zip(grads, targets)):
+        np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=rtol,
+                                   atol=atol, err_msg=f"target {i}")
+
+
 def assert_grads_match(forward, backward, inputs, wrt=None, seed=0,
                        rtol=1e-5, atol=1e-7, eps=1e-6):
     """Checks backward(dy, *inputs) against finite differences of forward.

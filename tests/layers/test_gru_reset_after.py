@@ -12,7 +12,7 @@ from ckeras import backend as K
 from ckeras import layers
 from ckeras.models import Model, Sequential, load_model, model_from_config
 from ckeras.reference import recurrent as ref_rnn
-from tests.gradcheck import assert_grads_match, numeric_grad
+from tests.gradcheck import assert_grads_match, assert_match_finite_differences, numeric_grad
 from tests.layers.test_layer_contract import helper_test_layer
 from tests.threads import assert_same_bits_at_thread_counts
 
@@ -427,9 +427,7 @@ def test_layer_float64_gradients_match_finite_differences():
         def objective():
             return float(np.sum(np.asarray(layer(x, initial_state=[h0], mask=mask)) * dy))
         targets = [w.value for w in layer.trainable_weights] + [x, h0]
-        for got, target in zip(grads, targets):
-            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
-                                       atol=1e-7)
+        assert_match_finite_differences(grads, objective, targets)
     finally:
         K.set_floatx("float32")
 

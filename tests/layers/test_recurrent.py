@@ -9,7 +9,7 @@ from ckeras import layers
 from ckeras.models import Model, Sequential
 from ckeras.reference import embedding as ref_emb
 from ckeras.reference import recurrent as ref_rnn
-from tests.gradcheck import numeric_grad
+from tests.gradcheck import assert_match_finite_differences, numeric_grad
 
 RNNS = {"LSTM": (layers.LSTM, ref_rnn.lstm_forward, ref_rnn.lstm_backward, 2),
         "GRU": (layers.GRU, ref_rnn.gru_forward, ref_rnn.gru_backward, 1),
@@ -642,9 +642,7 @@ def test_input_dropout_per_gate_float64_gradients_vs_finite_differences(kind):
         def objective():
             return float(np.sum(np.asarray(run(x)) * dy))
         targets = [w.value for w in layer.trainable_weights] + [x]
-        for got, target in zip(grads, targets):
-            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
-                                       atol=1e-7)
+        assert_match_finite_differences(grads, objective, targets)
     finally:
         K.set_floatx("float32")
 
@@ -795,8 +793,6 @@ def test_layer_tape_gradients_float64_vs_finite_differences(kind, options):
         def objective():
             return float(sum(np.sum(np.asarray(o) * d) for o, d in zip(run(x, states), dy)))
         targets = [w.value for w in layer.trainable_weights] + [x] + states
-        for got, target in zip(grads, targets):
-            np.testing.assert_allclose(got, numeric_grad(objective, target), rtol=1e-5,
-                                       atol=1e-7)
+        assert_match_finite_differences(grads, objective, targets)
     finally:
         K.set_floatx("float32")
