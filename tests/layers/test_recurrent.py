@@ -344,6 +344,21 @@ def test_dropout_only_in_training_and_fixed_across_time():
     assert 0.3 < (np.abs(m) < 1e-3).mean() < 0.7
 
 
+def _training_grads(layer, seed, inputs, **call_kw):
+    """layer(x, training=True) (initial_state: the further inputs) under
+    random seed `seed`, on Variables made from `inputs`; returns y and the
+    tape gradients of sum(y^2) with respect to the inputs, then the layer's
+    trainable weights."""
+    K.set_random_seed(seed)
+    vs = [K.Variable(a) for a in inputs]
+    with K.GradientTape() as tape:  # v * 1.0: Tensors the tape records
+        if len(vs) > 1:
+            call_kw["initial_state"] = [v * 1.0 for v in vs[1:]]
+        y = layer(vs[0] * 1.0, training=True, **call_kw)
+        loss = K.sum(K.square(y))
+    return y, tape.gradient(loss, vs + layer.trainable_weights)
+
+
 @pytest.mark.parametrize("implementation", [1, 2])
 def test_lstm_recurrent_dropout_matches_reference_with_the_same_masks(implementation):
     """Training: masks drawn once per call, fixed over time (one per gate
@@ -366,12 +381,7 @@ def test_lstm_recurrent_dropout_matches_reference_with_the_same_masks(implementa
         assert not np.array_equal(masks[0], masks[1])
     else:
         assert all(np.array_equal(masks[0], masks[q]) for q in range(4))
-    K.set_random_seed(3)
-    xt = K.Variable(x)
-    with K.GradientTape() as tape:
-        y = lstm(xt * 1.0, training=True)
-        loss = K.sum(K.square(y))
-    grads = tape.gradient(loss, [xt] + lstm.trainable_weights)
+    y, grads = _training_grads(lstm, 3, [x])
     W, R, b = (w.astype(np.float64) for w in lstm.get_weights())
     want, _, _, cache = ref_rnn.lstm_forward(x, W, R, b, recurrent_mask=masks)
     np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-6)
@@ -443,12 +453,7 @@ def test_recurrent_dropout_matches_reference_with_the_same_masks(kind, implement
         assert all(np.array_equal(masks[0], masks[q]) for q in range(G))
     if G > 1:
         kw["recurrent_mask_carry"] = implementation != 1
-    K.set_random_seed(3)
-    xt, ht = K.Variable(x), K.Variable(h0)
-    with K.GradientTape() as tape:
-        y = layer(xt * 1.0, initial_state=[ht * 1.0], mask=mask, training=True)
-        loss = K.sum(K.square(y))
-    grads = tape.gradient(loss, [xt, ht] + layer.trainable_weights)
+    y, grads = _training_grads(layer, 3, [x, h0], mask=mask)
     want, _, cache = fwd(x, *weights, h0, recurrent_mask=masks, **kw)
     np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
     assert not np.allclose(want, plain, atol=1e-3)
@@ -595,12 +600,7 @@ def test_input_dropout_masks_per_gate_match_reference(kind, implementation):
     if G == 3:
         kw["recurrent_mask_carry"] = implementation != 1
     want, *_, cache = fwd(P, None, R, b, **kw)
-    K.set_random_seed(4)
-    xt = K.Variable(x)
-    with K.GradientTape() as tape:
-        y = layer(xt * 1.0, training=True)
-        loss = K.sum(K.square(y))
-    grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+    y, grads = _training_grads(layer, 4, [x])
     np.testing.assert_allclose(np.asarray(y), want, rtol=1e-5, atol=1e-5)
     assert not np.allclose(want, layer(x), atol=1e-3)
     dP, dW_none, dR, db = bwd(2 * want, *[None] * (G == 4 and 2 or 1), cache, P, None,
