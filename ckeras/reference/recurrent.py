@@ -193,6 +193,12 @@ def gru_forward(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None,
     return hseq, h, cache
 
 
+def _gru_update_backward(dh, hp, z, hh, mc, keep, dact, dract):
+    """Both GRU forms' update h = z * (h_prev * m_c) + (1 - z) * hh (a kept
+    step): the gradients of z's and hh's pre-activations from dh."""
+    return dh * (hp * mc - hh) * dract(z) * keep, dh * (1 - z) * dact(hh) * keep
+
+
 def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
     """Returns (dx, dkernel, drecurrent, dbias, dh0)."""
     x, W, R, N, T, U, dh, dx, dW, dR = _backward_setup(x, kernel, recurrent_kernel, dh_T)
@@ -205,9 +211,7 @@ def gru_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
         if dhseq is not None:
             dh = dh + _f64(dhseq)[:, s]
-        # h = z * (h_prev * m_c) + (1 - z) * hh
-        dzz = dh * (hp * mc - hh) * dract(z) * k
-        dzh = dh * (1 - z) * dact(hh) * k
+        dzz, dzh = _gru_update_backward(dh, hp, z, hh, mc, k, dact, dract)
         dh_prev = dh * z * mc
         # hh = act(x W_h + b_h + (r * (h_prev * m_h)) R_h)
         drh = dzh @ R[:, 2 * U:].T
@@ -289,9 +293,7 @@ def gru_reset_after_backward(dhseq, dh_T, cache, x, kernel, recurrent_kernel):
         k, hp, z, r, hh = st["keep"], st["h_prev"], st["z"], st["r"], st["hh"]
         if dhseq is not None:
             dh = dh + _f64(dhseq)[:, s]
-        # h = z * (h_prev * m_c) + (1 - z) * hh
-        dzz = dh * (hp * mc - hh) * dract(z) * k
-        dzh = dh * (1 - z) * dact(hh) * k
+        dzz, dzh = _gru_update_backward(dh, hp, z, hh, mc, k, dact, dract)
         # hh = act(xg_h + r * inner_h)
         dzr = dzh * st["inner_h"] * dract(r)
         dxg = np.concatenate([dzz, dzr, dzh], axis=1)  # d(x W + b_in)
