@@ -29,7 +29,9 @@ extension = Extension(
     # in-place builds find OpenBLAS here; auditwheel replaces this with the
     # bundled copy in a repaired wheel
     runtime_library_dirs=[blas_lib_dir],
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                   # PyDataMem_SetHandler (numpy >= 1.22) for the array pool
+                   ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION")],
     extra_compile_args=["-O3", "-pthread", "-ffp-contract=off",
                         "-fno-math-errno", "-Wall", "-Werror=implicit-function-declaration",
                         "-Wno-unused-function"],

@@ -190,3 +190,11 @@ cdef extern from "ckeras_kernels.h" nogil:
                                const ck_conv_geom *g)
     void ck_avg_pool2d_backward(float *dx, const float *dy,
                                 const ck_conv_geom *g)
+
+    void *ck_pool_malloc(size_t n)
+    void *ck_pool_calloc(size_t count, size_t size)
+    void *ck_pool_realloc(void *p, size_t n)
+    void ck_pool_free(void *p)
+    void ck_pool_release()
+    void ck_pool_set_cap(size_t bytes)
+    void ck_pool_stats(int64_t out[4])

@@ -20,6 +20,7 @@ ck_init()
 include "_kernels_src/checks.pxi"
 include "_kernels_src/threads.pxi"
 include "_kernels_src/gemm.pxi"
+include "_kernels_src/arraypool.pxi"
 # kernel families: one .pxi each, in header order
 include "_kernels_src/activations.pxi"
 include "_kernels_src/dropout.pxi"

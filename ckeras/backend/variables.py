@@ -23,9 +23,12 @@ def reset_uids():
 
 
 def clear_session():
-    """Forgets layer name counters and the fixed learning phase."""
+    """Forgets layer name counters and the fixed learning phase, and empties
+    the array pool's cache (ckeras.backend.memory)."""
+    from ckeras.backend import memory
     reset_uids()
     _learning_phase_value[0] = None
+    memory.release()
 
 
 def learning_phase():

@@ -6,6 +6,7 @@ call per layer.
 """
 import numpy as np
 
+from ckeras.backend import memory as _memory
 from ckeras.backend import tape as _tape
 from ckeras.engine.network import Network
 from ckeras.engine.training_loop import TrainingMixin
@@ -78,6 +79,7 @@ class Model(TrainingMixin, Network):
             outs = self.run_inference(xs)
         return outs[0] if len(outs) == 1 else outs
 
+    @_memory.loop
     def predict(self, x, batch_size=32, verbose=0, steps=None):
         """Outputs for x, computed batch_size samples at a time."""
         if batch_size is None:
@@ -86,7 +88,7 @@ class Model(TrainingMixin, Network):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         xs = self._standardize_inputs(x)
         n = xs[0].shape[0]
-        with _tape.stop_recording():
+        with _tape.stop_recording(), _memory.pooled_arrays():
             if n <= batch_size:
                 outs = [[np.asarray(o)] for o in self.run_inference(xs)]
             else:

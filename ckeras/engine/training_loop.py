@@ -27,6 +27,7 @@ from ckeras import callbacks as cbks
 from ckeras import losses as losses_module
 from ckeras import metrics as metrics_module
 from ckeras import optimizers
+from ckeras.backend import memory as _memory
 from ckeras.backend import tape as _tape
 from ckeras.utils.data_utils import (GeneratorEnqueuer, OrderedEnqueuer, Sequence,
                                      iter_sequence_infinite)
@@ -402,9 +403,10 @@ class TrainingMixin:
 
     def _run_step(self, xs, ys, sws, training):
         lean = self._lean_step()
-        if lean is not None:
-            return lean.step(xs, ys, sws, training)
-        return self._generic_step(xs, ys, sws, training)
+        with _memory.pooled_arrays():
+            if lean is not None:
+                return lean.step(xs, ys, sws, training)
+            return self._generic_step(xs, ys, sws, training)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         """One gradient update on one batch; returns the loss, or
@@ -449,6 +451,7 @@ class TrainingMixin:
                 progbar.update(end)
         return [t / n for t in totals]
 
+    @_memory.loop
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
             validation_split=0., validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None,
@@ -560,6 +563,7 @@ class TrainingMixin:
         cl.on_train_end()
         return self.history
 
+    @_memory.loop
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
                  steps=None):
         """The loss (and metrics) on x, y in test mode, averaged over
@@ -588,6 +592,7 @@ class TrainingMixin:
         raise ValueError("Output of generator should be a tuple (x, y, sample_weight) "
                          f"or (x, y). Found a tuple of {len(item)} items")
 
+    @_memory.loop
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
                       callbacks=None, validation_data=None, validation_steps=None,
                       class_weight=None, max_queue_size=10, workers=1,
@@ -691,6 +696,7 @@ class TrainingMixin:
         cl.on_train_end()
         return self.history
 
+    @_memory.loop
     def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False):
         """Loss and metrics over `steps` batches of a generator or Sequence,
@@ -718,6 +724,7 @@ class TrainingMixin:
         out = [float(v) for v in avg]
         return out[0] if len(out) == 1 else out
 
+    @_memory.loop
     def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
         """Predictions for `steps` batches of inputs from a generator or

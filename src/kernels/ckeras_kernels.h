@@ -28,6 +28,7 @@
 #ifndef CKERAS_KERNELS_H
 #define CKERAS_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -388,6 +389,22 @@ void ck_avg_pool2d_forward(float *y, const float *x, const ck_conv_geom *g);
 /* dx += dy / (valid taps of the window) on each valid tap. */
 void ck_avg_pool2d_backward(float *dx, const float *dy,
                             const ck_conv_geom *g);
+
+/* ------------------------------------------------------------------ */
+/* Array memory pool (arraypool.c). Not a kernel: the one part of this  */
+/* library that allocates. Blocks of 128 KiB or more are kept when      */
+/* freed (up to a cap, default min(1 GiB, RAM / 8)) and reused by the   */
+/* next request of their size class, so a training step's arrays do    */
+/* not page-fault again every batch. Thread-safe; malloc's contract.    */
+/* ------------------------------------------------------------------ */
+void *ck_pool_malloc(size_t n);
+void *ck_pool_calloc(size_t count, size_t size);
+void *ck_pool_realloc(void *p, size_t n); /* p NULL: malloc */
+void ck_pool_free(void *p);               /* p NULL: nothing */
+void ck_pool_release(void);               /* unmaps every cached block */
+void ck_pool_set_cap(size_t bytes);       /* 0: cache nothing */
+/* out: cached bytes, cap, requests served from the cache, fresh maps */
+void ck_pool_stats(int64_t out[4]);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@ void ck_test_embedding(void);
 void ck_test_conv(void);
 void ck_test_depthwise(void);
 void ck_test_pool(void);
+void ck_test_arraypool(void);
 
 static void run_all(void) {
     ck_test_gemm();
@@ -30,6 +31,7 @@ static void run_all(void) {
     ck_test_conv();
     ck_test_depthwise();
     ck_test_pool();
+    ck_test_arraypool();
 }
 
 int main(void) {
