@@ -72,6 +72,21 @@ static inline void ck_gemm_block_range(const ck_gemm_job *g, int64_t b,
 #define CK_GEMM_SMALL_MAX_K 512
 int ck_sgemm_small_available(void);
 void ck_sgemm_small(ck_gemm_job *g);
+/* B packed once for many products with it (the recurrent kernels' R):
+ * Bp holds op(B) [K, N] (op and ldb as in ck_sgemm) as ceil(N/16) panels
+ * of K x 16, zero-padded, ck_sgemm_packed_size(K, N) floats; panel p
+ * (columns 16p..16p+15) starts at Bp + 16 * K * p. ck_sgemm_packed: C[M,
+ * N] = alpha * A[M, K] (row stride lda) @ Bp[:K] + beta * C, panel p at
+ * Bp + p * panel_stride (K may be a leading part of the packed K, with
+ * the panels' own 16 * K apart), serial (no pool), in 4 x 16 tiles with
+ * ck_sgemm_small's arithmetic: every element one FMA chain over k in
+ * order, then alpha, then beta. Needs ck_sgemm_small_available(). */
+int64_t ck_sgemm_packed_size(int64_t K, int64_t N);
+void ck_sgemm_pack_b(float *Bp, int transb, int64_t K, int64_t N,
+                     const float *B, int64_t ldb);
+void ck_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
+                     const float *A, int64_t lda, const float *Bp,
+                     int64_t panel_stride, float beta, float *C, int64_t ldc);
 /* Pins the BLAS to one thread (gemm.c, the only file that knows it). */
 void ck_gemm_init_blas(void);
 

@@ -89,7 +89,7 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
  * slice of R every step (it stays in that core's cache), the products are
  * never cut along their inner dimension, and each ck_sgemm call covers
  * the whole batch. A power of two of blocks (at most 8), each of at least
- * 32 units and 2 MFLOP of the step's recurrent product, a multiple of 8
+ * 32 units and 2 MFLOP of the step's recurrent product, a multiple of 16
  * units (one AVX vector) when there are several. Fixed by (N, U, gates),
  * never by the thread count. Returns units per block. */
 static inline int64_t ck_rnn_units_per_block(int64_t N, int64_t U,
@@ -101,7 +101,7 @@ static inline int64_t ck_rnn_units_per_block(int64_t N, int64_t U,
         blocks *= 2;
     if (U < 1) return 1;
     int64_t ub = (U + blocks - 1) / blocks;
-    return blocks > 1 ? (ub + 7) / 8 * 8 : ub;
+    return blocks > 1 ? (ub + 15) / 16 * 16 : ub;
 }
 
 /* db[cols] += sum over rows of dz[rows, cols]: column blocks of 256 on the
@@ -164,25 +164,68 @@ CK_VECTOR_CLONES static void ck_rnn_mask_states(float *dst, const float *src,
         }
 }
 
+/* R [U, G*U] packed once per call for the per-step products
+ * (ck_sgemm_packed: no packing inside the time loop, and 4-row tiles that
+ * fit a batch of 32 exactly), in ck_rnn_packed_size(U, G) floats:
+ *   ck_rnn_pack_r, for the forward's h R_g: gate g's R_g (columns
+ *     gU..gU+U of R) as panels over its units at Rp + g * (Rp size / G);
+ *   ck_rnn_pack_rt, for the backward's dz R^T: R^T [G*U, U] as panels
+ *     over units.
+ * Both return NULL (and pack nothing) without the micro-kernel; the
+ * kernels then call ck_sgemm on R. Same bits either way whenever ck_sgemm
+ * takes its micro-kernel for the shape. */
+static inline int64_t ck_rnn_packed_size(int64_t U, int64_t G) {
+    return G * ck_sgemm_packed_size(U, U);
+}
+
+static inline const float *ck_rnn_pack_r(float *Rp, const float *R, int64_t U,
+                                         int64_t G) {
+    if (!ck_sgemm_small_available()) return NULL;
+    for (int64_t g = 0; g < G; g++)
+        ck_sgemm_pack_b(Rp + g * ck_sgemm_packed_size(U, U), CK_NO_TRANS, U,
+                        U, R + g * U, G * U);
+    return Rp;
+}
+
+static inline const float *ck_rnn_pack_rt(float *Rp, const float *R, int64_t U,
+                                          int64_t G) {
+    if (!ck_sgemm_small_available()) return NULL;
+    ck_sgemm_pack_b(Rp, CK_TRANS, G * U, U, R, G * U);
+    return Rp;
+}
+
 /* The part of dh that comes through the next step's first ng gates, for
  * the units [u0, u1): dh[:, u0:u1] += dz_t[:, 0:ng*U] @ R[u0:u1, 0:ng*U]^T
  * (dz_t: the next step's rows of dz [N, T, G*U], T*G*U apart; R [U, G*U];
  * dh [N, U]). With recurrent dropout gate by gate, dh[:, u0:u1] +=
  * rdmask[g] * (dz_g R_g[u0:u1]^T), the product through tmp [N, U]. One
- * ck_sgemm over the whole batch (serial inside a block). */
+ * product over the whole batch (serial inside a block): from Rp, R^T
+ * packed by ck_rnn_pack_rt (u0 a multiple of 16), or NULL: ck_sgemm on R.
+ */
 static inline void ck_rnn_dh_from_next(float *dh, float *tmp,
                                        const float *dz_t, const float *R,
+                                       const float *Rp,
                                        const float *rdmask, int64_t N,
                                        int64_t T, int64_t U, int64_t G,
                                        int64_t ng, int64_t u0, int64_t u1) {
+    const float *panels = Rp ? Rp + u0 * G * U : NULL; /* u0 % 16 == 0 */
     if (!rdmask) {
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, ng * U, 1.0f, dz_t,
-                 T * G * U, R + u0 * G * U, G * U, 1.0f, dh + u0, U);
+        if (panels)
+            ck_sgemm_packed(N, u1 - u0, ng * U, 1.0f, dz_t, T * G * U, panels,
+                            16 * G * U, 1.0f, dh + u0, U);
+        else
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, ng * U, 1.0f, dz_t,
+                     T * G * U, R + u0 * G * U, G * U, 1.0f, dh + u0, U);
         return;
     }
     for (int64_t g = 0; g < ng; g++) {
-        ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, U, 1.0f, dz_t + g * U,
-                 T * G * U, R + u0 * G * U + g * U, G * U, 0.0f, tmp + u0, U);
+        if (panels)
+            ck_sgemm_packed(N, u1 - u0, U, 1.0f, dz_t + g * U, T * G * U,
+                            panels + g * U * 16, 16 * G * U, 0.0f, tmp + u0, U);
+        else
+            ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, U, 1.0f, dz_t + g * U,
+                     T * G * U, R + u0 * G * U + g * U, G * U, 0.0f, tmp + u0,
+                     U);
         ck_rnn_mask_add(dh, tmp, rdmask + g * N * U, N, U, u0, u1);
     }
 }

@@ -32,6 +32,7 @@
  *     hm    [2, 4, N, U] forward scratch with rdmask: h * rdmask[q] of
  *                       the state the step reads, double-buffered by the
  *                       parity of the step
+ *     Rp    R packed for the per-step products (ck_rnn_pack_r)
  *
  * Forward: gates = b + x W for all steps, one GEMM adding into rows
  * that start as b (x viewed as [N*T, C]);
@@ -55,12 +56,13 @@
 #include "ck_recurrent.h"
 
 int64_t ck_lstm_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 7 * N * T * U + 8 * N * U;
+    return 7 * N * T * U + 8 * N * U + ck_rnn_packed_size(U, 4);
 }
 
 int64_t ck_lstm_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
     (void)C;
-    return 5 * N * T * U + 3 * N * U; /* dz, dh, dc, tmp, hmt */
+    /* dz, dh, dc, tmp, hmt, packed R^T */
+    return 5 * N * T * U + 3 * N * U + ck_rnn_packed_size(U, 4);
 }
 
 typedef struct {
@@ -68,7 +70,7 @@ typedef struct {
     int64_t s, t, tnext; /* processed step, its time, next step's time */
     int recur;           /* 0: the state is the zero h0, skip its GEMM */
     int act, ract;
-    const float *R, *mask, *rdmask;
+    const float *R, *Rp, *mask, *rdmask; /* Rp: packed R or NULL */
     float *gates, *hprev, *cprev, *actc, *hm; /* cache parts */
     float *hseq, *hT, *cT;
 } lstm_fwd_ctx;
@@ -128,9 +130,15 @@ static void lstm_fwd_block(void *vctx, int64_t blk) {
         for (int64_t g = 0; g < 4; g++) {
             const float *h = k->rdmask
                 ? k->hm + ((k->s & 1) * 4 + g) * k->N * U : k->hprev + t * U;
-            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f, h,
-                     k->rdmask ? U : T * U, k->R + g * U + u0, 4 * U, 1.0f,
-                     k->gates + t * 4 * U + g * U + u0, T * 4 * U);
+            int64_t ldh = k->rdmask ? U : T * U;
+            float *z = k->gates + t * 4 * U + g * U + u0;
+            if (k->Rp) /* u0 % 16 == 0: whole panels */
+                ck_sgemm_packed(k->N, u1 - u0, U, 1.0f, h, ldh,
+                                k->Rp + g * ck_sgemm_packed_size(U, U) + u0 * U,
+                                16 * U, 1.0f, z, T * 4 * U);
+            else
+                ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f, h,
+                         ldh, k->R + g * U + u0, 4 * U, 1.0f, z, T * 4 * U);
         }
     lstm_fwd_units(k, u0, u1);
 }
@@ -153,7 +161,7 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
     }
     float *gates = cache, *hprev = gates + 4 * N * T * U;
     float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
-    float *hm = actc + N * T * U;
+    float *hm = actc + N * T * U, *Rp = hm + 8 * N * U;
     /* gates[N*T, 4U] = x[N*T, C] @ W[C, 4U] (W NULL: x itself) */
     ck_rnn_project_inputs(gates, x, W, b, N * T, C, 4 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
@@ -166,8 +174,8 @@ void ck_lstm_forward(float *hseq, float *hT, float *cT, float *cache,
         for (int64_t j = 0; j < 4 * N * U; j++)
             hm[j] = h0[j % (N * U)] * rdmask[j];
     lstm_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, 0, 0,
-                      act, ract, R, mask, rdmask, gates, hprev, cprev,
-                      actc, hm, hseq, hT, cT};
+                      act, ract, R, ck_rnn_pack_r(Rp, R, U, 4), mask, rdmask,
+                      gates, hprev, cprev, actc, hm, hseq, hT, cT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -184,7 +192,7 @@ typedef struct {
     int64_t s, t;   /* processed step (-1: none, only the product), time */
     int64_t tafter; /* time of step s + 1 (-1: none, no product) */
     int act, ract;
-    const float *R, *mask, *rdmask, *dhseq;
+    const float *R, *Rp, *mask, *rdmask, *dhseq; /* Rp: packed R^T or NULL */
     const float *gates, *cprev, *actc; /* cache parts */
     float *dz;                         /* [N, T, 4U] */
     float *dh, *dc;                    /* [N, U] carries: d of the state */
@@ -243,7 +251,7 @@ static void lstm_bwd_block(void *vctx, int64_t blk) {
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
         ck_rnn_dh_from_next(k->dh, k->tmp, k->dz + k->tafter * 4 * U, k->R,
-                            k->rdmask, k->N, T, U, 4, 4, u0, u1);
+                            k->Rp, k->rdmask, k->N, T, U, 4, 4, u0, u1);
     if (k->s >= 0) lstm_bwd_units(k, u0, u1);
 }
 
@@ -260,13 +268,14 @@ void ck_lstm_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     const float *cprev = hprev + N * T * U, *actc = cprev + N * T * U;
     float *dz = workspace, *dh = dz + 4 * N * T * U, *dc = dh + N * U;
     float *tmp = dc + N * U, *hmt = tmp + N * U; /* hmt [N*T, U] */
+    float *Rp = hmt + N * T * U;
     for (int64_t j = 0; j < N * U; j++) {
         dh[j] = dhT ? dhT[j] : 0.0f;
         dc[j] = dcT ? dcT[j] : 0.0f;
     }
     lstm_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 4), 0, 0, -1,
-                      act, ract, R, mask, rdmask, dhseq, gates, cprev, actc,
-                      dz, dh, dc, tmp};
+                      act, ract, R, ck_rnn_pack_rt(Rp, R, U, 4), mask, rdmask,
+                      dhseq, gates, cprev, actc, dz, dh, dc, tmp};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
