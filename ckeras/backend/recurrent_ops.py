@@ -128,7 +128,9 @@ def _recurrent(kind, x, kernel, recurrent_kernel, bias, states, mask,
         dhseq = dy[:, :T]
         dstates = [dy[:, T + s] for s in range(n_states)]
         if fast:
-            dhseq = _f32(dhseq)
+            # None when only the final states are used (no sequences): no
+            # copy, and the kernel reads no dhseq at each step
+            dhseq = _f32(dhseq) if dhseq.any() else None
             dstates = [_f32(d) for d in dstates]
         grads = bwd(dhseq, *dstates, cache, xv, W, R)
         if not fast:
