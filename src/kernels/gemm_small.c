@@ -85,6 +85,14 @@ __attribute__((target("avx2,fma"))) static inline void store_tile(
         }
 }
 
+/* One row of a tile at one k: acc row (c0, c1) += A element * (b0, b1). */
+#define FMA_ROW(aptr, c0, c1)                                    \
+    do {                                                         \
+        const __m256 a_ = _mm256_broadcast_ss(aptr);             \
+        c0 = _mm256_fmadd_ps(a_, b0, c0);                        \
+        c1 = _mm256_fmadd_ps(a_, b1, c1);                        \
+    } while (0)
+
 /* acc[6x16] = A6 @ Bp over k, A6 element (r, k) at A[r * sr + k * sk]. */
 __attribute__((target("avx2,fma"))) static void kernel_6x16(
     float *out, int64_t ldo, int64_t rows, int64_t cols, int direct,
@@ -102,25 +110,12 @@ __attribute__((target("avx2,fma"))) static void kernel_6x16(
         const __m256 b0 = _mm256_loadu_ps(Bp + k * sb);
         const __m256 b1 = _mm256_loadu_ps(Bp + k * sb + 8);
         const int64_t o = k * sk;
-        __m256 a;
-        a = _mm256_broadcast_ss(a0 + o);
-        c00 = _mm256_fmadd_ps(a, b0, c00);
-        c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(a1 + o);
-        c10 = _mm256_fmadd_ps(a, b0, c10);
-        c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(a2 + o);
-        c20 = _mm256_fmadd_ps(a, b0, c20);
-        c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(a3 + o);
-        c30 = _mm256_fmadd_ps(a, b0, c30);
-        c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(a4 + o);
-        c40 = _mm256_fmadd_ps(a, b0, c40);
-        c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(a5 + o);
-        c50 = _mm256_fmadd_ps(a, b0, c50);
-        c51 = _mm256_fmadd_ps(a, b1, c51);
+        FMA_ROW(a0 + o, c00, c01);
+        FMA_ROW(a1 + o, c10, c11);
+        FMA_ROW(a2 + o, c20, c21);
+        FMA_ROW(a3 + o, c30, c31);
+        FMA_ROW(a4 + o, c40, c41);
+        FMA_ROW(a5 + o, c50, c51);
     }
     const __m256 acc[2 * MR] = {c00, c01, c10, c11, c20, c21,
                                 c30, c31, c40, c41, c50, c51};
@@ -144,19 +139,10 @@ __attribute__((target("avx2,fma"))) static void kernel_4x16(
     for (int64_t k = 0; k < K; k++) {
         const __m256 b0 = _mm256_loadu_ps(Bp + k * NR);
         const __m256 b1 = _mm256_loadu_ps(Bp + k * NR + 8);
-        __m256 a;
-        a = _mm256_broadcast_ss(a0 + k);
-        c00 = _mm256_fmadd_ps(a, b0, c00);
-        c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(a1 + k);
-        c10 = _mm256_fmadd_ps(a, b0, c10);
-        c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(a2 + k);
-        c20 = _mm256_fmadd_ps(a, b0, c20);
-        c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(a3 + k);
-        c30 = _mm256_fmadd_ps(a, b0, c30);
-        c31 = _mm256_fmadd_ps(a, b1, c31);
+        FMA_ROW(a0 + k, c00, c01);
+        FMA_ROW(a1 + k, c10, c11);
+        FMA_ROW(a2 + k, c20, c21);
+        FMA_ROW(a3 + k, c30, c31);
     }
     const __m256 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
     store_tile(out, ldo, rows, cols, rows == 4 && cols == NR, acc, 4, alpha,
