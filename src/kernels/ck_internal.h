@@ -78,7 +78,8 @@ void ck_sgemm_small(ck_gemm_job *g);
  * (columns 16p..16p+15) starts at Bp + 16 * K * p. ck_sgemm_packed: C[M,
  * N] = alpha * A[M, K] (row stride lda) @ Bp[:K] + beta * C, panel p at
  * Bp + p * panel_stride (K may be a leading part of the packed K, with
- * the panels' own 16 * K apart), serial (no pool), in 4 x 16 tiles with
+ * the panels' own 16 * K apart), in 4 x 16 tiles split over the pool by
+ * column panels (serially when called from inside a pool block), with
  * ck_sgemm_small's arithmetic: every element one FMA chain over k in
  * order, then alpha, then beta. Needs ck_sgemm_small_available(). */
 int64_t ck_sgemm_packed_size(int64_t K, int64_t N);

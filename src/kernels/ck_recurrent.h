@@ -194,6 +194,43 @@ static inline const float *ck_rnn_pack_rt(float *Rp, const float *R, int64_t U,
     return Rp;
 }
 
+/* The forward's product of gate g for units [u0, u1) over the whole
+ * batch: z[:, 0:u1-u0] += h[N, U] @ R_g[:, u0:u1] (z: gate g's column u0
+ * of row 0, rows ldz apart; h rows ldh apart; R [U, G*U]), from Rp packed
+ * by ck_rnn_pack_r (u0 a multiple of 16) or, Rp NULL, ck_sgemm on R. */
+static inline void ck_rnn_gate_product(float *z, int64_t ldz, const float *h,
+                                       int64_t ldh, const float *R,
+                                       const float *Rp, int64_t N, int64_t U,
+                                       int64_t G, int64_t g, int64_t u0,
+                                       int64_t u1) {
+    if (Rp)
+        ck_sgemm_packed(N, u1 - u0, U, 1.0f, h, ldh,
+                        Rp + g * ck_sgemm_packed_size(U, U) + u0 * U, 16 * U,
+                        1.0f, z, ldz);
+    else
+        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, N, u1 - u0, U, 1.0f, h, ldh,
+                 R + g * U + u0, G * U, 1.0f, z, ldz);
+}
+
+/* The backward's product through gates [g0, g0 + ng) for units [u0, u1):
+ * dst[:, u0:u1] = beta * dst + dz[:, g0*U:(g0+ng)*U] @ R[u0:u1, same]^T
+ * (dst rows lddst apart, dz rows lddz apart), from Rp packed by
+ * ck_rnn_pack_rt (u0 a multiple of 16) or, Rp NULL, ck_sgemm on R. */
+static inline void ck_rnn_gates_product_t(float *dst, int64_t lddst,
+                                          const float *dz, int64_t lddz,
+                                          const float *R, const float *Rp,
+                                          int64_t N, int64_t U, int64_t G,
+                                          int64_t g0, int64_t ng, int64_t u0,
+                                          int64_t u1, float beta) {
+    if (Rp)
+        ck_sgemm_packed(N, u1 - u0, ng * U, 1.0f, dz + g0 * U, lddz,
+                        Rp + u0 * G * U + g0 * U * 16, 16 * G * U, beta,
+                        dst + u0, lddst);
+    else
+        ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, ng * U, 1.0f, dz + g0 * U,
+                 lddz, R + u0 * G * U + g0 * U, G * U, beta, dst + u0, lddst);
+}
+
 /* The part of dh that comes through the next step's first ng gates, for
  * the units [u0, u1): dh[:, u0:u1] += dz_t[:, 0:ng*U] @ R[u0:u1, 0:ng*U]^T
  * (dz_t: the next step's rows of dz [N, T, G*U], T*G*U apart; R [U, G*U];
@@ -208,24 +245,14 @@ static inline void ck_rnn_dh_from_next(float *dh, float *tmp,
                                        const float *rdmask, int64_t N,
                                        int64_t T, int64_t U, int64_t G,
                                        int64_t ng, int64_t u0, int64_t u1) {
-    const float *panels = Rp ? Rp + u0 * G * U : NULL; /* u0 % 16 == 0 */
     if (!rdmask) {
-        if (panels)
-            ck_sgemm_packed(N, u1 - u0, ng * U, 1.0f, dz_t, T * G * U, panels,
-                            16 * G * U, 1.0f, dh + u0, U);
-        else
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, ng * U, 1.0f, dz_t,
-                     T * G * U, R + u0 * G * U, G * U, 1.0f, dh + u0, U);
+        ck_rnn_gates_product_t(dh, U, dz_t, T * G * U, R, Rp, N, U, G, 0, ng,
+                               u0, u1, 1.0f);
         return;
     }
     for (int64_t g = 0; g < ng; g++) {
-        if (panels)
-            ck_sgemm_packed(N, u1 - u0, U, 1.0f, dz_t + g * U, T * G * U,
-                            panels + g * U * 16, 16 * G * U, 0.0f, tmp + u0, U);
-        else
-            ck_sgemm(CK_NO_TRANS, CK_TRANS, N, u1 - u0, U, 1.0f, dz_t + g * U,
-                     T * G * U, R + u0 * G * U + g * U, G * U, 0.0f, tmp + u0,
-                     U);
+        ck_rnn_gates_product_t(tmp, U, dz_t, T * G * U, R, Rp, N, U, G, g, 1,
+                               u0, u1, 0.0f);
         ck_rnn_mask_add(dh, tmp, rdmask + g * N * U, N, U, u0, u1);
     }
 }

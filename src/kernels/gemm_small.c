@@ -197,16 +197,48 @@ void ck_sgemm_pack_b(float *Bp, int transb, int64_t K, int64_t N,
         pack_panel(Bp + j0 * K, transb, K, B, ldb, j0, N - j0 < NR ? N - j0 : NR);
 }
 
+/* Blocks carry at least this many FLOPs: a pool wake-up costs a few
+ * microseconds, about 100-200 kFLOP of this kernel on one core. */
+#define CK_GEMM_SMALL_BLOCK_FLOPS (2.5e5)
+
+typedef struct {
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *Bp;
+    float *C;
+    int64_t lda, panel_stride, ldc, per; /* per: panels per block */
+} packed_job;
+
+/* Columns of panels [b * per, (b + 1) * per) of a ck_sgemm_packed. */
+static void packed_block(void *vctx, int64_t b) {
+    const packed_job *g = (const packed_job *)vctx;
+    int64_t c1 = (b + 1) * g->per * NR < g->N ? (b + 1) * g->per * NR : g->N;
+    for (int64_t j0 = b * g->per * NR; j0 < c1; j0 += NR) {
+        const float *panel = g->Bp + j0 / NR * g->panel_stride;
+        int64_t nr = c1 - j0 < NR ? c1 - j0 : NR;
+        for (int64_t i0 = 0; i0 < g->M; i0 += 4)
+            kernel_4x16(g->C + i0 * g->ldc + j0, g->ldc,
+                        g->M - i0 < 4 ? g->M - i0 : 4, nr, g->A + i0 * g->lda,
+                        g->lda, panel, g->K, g->alpha, g->beta);
+    }
+}
+
 void ck_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
                      const float *A, int64_t lda, const float *Bp,
                      int64_t panel_stride, float beta, float *C, int64_t ldc) {
-    for (int64_t j0 = 0; j0 < N; j0 += NR) {
-        const float *panel = Bp + j0 / NR * panel_stride;
-        int64_t nr = N - j0 < NR ? N - j0 : NR;
-        for (int64_t i0 = 0; i0 < M; i0 += 4)
-            kernel_4x16(C + i0 * ldc + j0, ldc, M - i0 < 4 ? M - i0 : 4, nr,
-                        A + i0 * lda, lda, panel, K, alpha, beta);
-    }
+    if (M <= 0 || N <= 0) return;
+    int64_t panels = (N + NR - 1) / NR;
+    int64_t want = (int64_t)(2.0 * (double)M * (double)N * (double)K /
+                             CK_GEMM_SMALL_BLOCK_FLOPS);
+    int64_t blocks = want < 1 ? 1 : want < panels ? want : panels;
+    if (blocks > 8) blocks = 8;
+    packed_job g = {M, N, K, alpha, beta, A, Bp, C, lda, panel_stride, ldc,
+                    (panels + blocks - 1) / blocks};
+    int64_t nblocks = (panels + g.per - 1) / g.per;
+    if (nblocks == 1)
+        packed_block(&g, 0);
+    else /* inside a pool block (a recurrent step's unit block): serial */
+        ck_parallel_for(nblocks, packed_block, &g);
 }
 
 static void small_block(void *vctx, int64_t b) {
@@ -228,9 +260,6 @@ int ck_sgemm_small_available(void) {
     return known;
 }
 
-/* Blocks carry at least this many FLOPs: a pool wake-up costs a few
- * microseconds, about 100-200 kFLOP of this kernel on one core. */
-#define CK_GEMM_SMALL_BLOCK_FLOPS (2.5e5)
 
 void ck_sgemm_small(ck_gemm_job *g) {
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;

@@ -130,15 +130,9 @@ static void lstm_fwd_block(void *vctx, int64_t blk) {
         for (int64_t g = 0; g < 4; g++) {
             const float *h = k->rdmask
                 ? k->hm + ((k->s & 1) * 4 + g) * k->N * U : k->hprev + t * U;
-            int64_t ldh = k->rdmask ? U : T * U;
-            float *z = k->gates + t * 4 * U + g * U + u0;
-            if (k->Rp) /* u0 % 16 == 0: whole panels */
-                ck_sgemm_packed(k->N, u1 - u0, U, 1.0f, h, ldh,
-                                k->Rp + g * ck_sgemm_packed_size(U, U) + u0 * U,
-                                16 * U, 1.0f, z, T * 4 * U);
-            else
-                ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f, h,
-                         ldh, k->R + g * U + u0, 4 * U, 1.0f, z, T * 4 * U);
+            ck_rnn_gate_product(k->gates + t * 4 * U + g * U + u0, T * 4 * U,
+                                h, k->rdmask ? U : T * U, k->R, k->Rp, k->N,
+                                U, 4, g, u0, u1);
         }
     lstm_fwd_units(k, u0, u1);
 }

@@ -48,20 +48,21 @@
 /* ================================ SimpleRNN =========================== */
 
 int64_t ck_simple_rnn_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 2 * N * T * U + 2 * N * U;
+    return 2 * N * T * U + 2 * N * U + ck_rnn_packed_size(U, 1);
 }
 
 int64_t ck_simple_rnn_workspace_size(int64_t N, int64_t T, int64_t C,
                                      int64_t U) {
     (void)C;
-    return 2 * N * T * U + 2 * N * U; /* dz, dh, tmp, hmt */
+    /* dz, dh, tmp, hmt, packed R^T */
+    return 2 * N * T * U + 2 * N * U + ck_rnn_packed_size(U, 1);
 }
 
 typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tnext;
     int recur, act;
-    const float *R, *b, *mask, *rdmask;
+    const float *R, *Rp, *b, *mask, *rdmask; /* Rp: packed R or NULL */
     float *y, *hprev, *hm, *hseq, *hT;
 } srnn_fwd_ctx;
 
@@ -97,14 +98,12 @@ static void srnn_fwd_block(void *vctx, int64_t blk) {
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     /* y[:, t, u0:u1] += h[:, t] @ R[:, u0:u1], h = hprev or, with
      * recurrent dropout, hprev * rdmask[0] */
-    if (k->recur && !k->rdmask)
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                 k->hprev + t * U, T * U, k->R + u0, U, 1.0f,
-                 k->y + t * U + u0, T * U);
-    else if (k->recur)
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                 k->hm + (k->s & 1) * k->N * U, U, k->R + u0, U, 1.0f,
-                 k->y + t * U + u0, T * U);
+    if (k->recur)
+        ck_rnn_gate_product(k->y + t * U + u0, T * U,
+                            k->rdmask ? k->hm + (k->s & 1) * k->N * U
+                                      : k->hprev + t * U,
+                            k->rdmask ? U : T * U, k->R, k->Rp, k->N, U, 1, 0,
+                            u0, u1);
     srnn_fwd_units(k, u0, u1);
 }
 
@@ -122,6 +121,7 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
         return;
     }
     float *y = cache, *hprev = y + N * T * U, *hm = hprev + N * T * U;
+    float *Rp = hm + 2 * N * U;
     /* y[N*T, U] = x[N*T, C] @ W[C, U] (W NULL: x itself) */
     ck_rnn_project_inputs(y, x, W, NULL, N * T, C, U);
     int64_t t0 = go_backwards ? T - 1 : 0;
@@ -131,7 +131,8 @@ void ck_simple_rnn_forward(float *hseq, float *hT, float *cache,
     if (rdmask && h0) /* hm[0] = h0 * rdmask[0] */
         for (int64_t j = 0; j < N * U; j++) hm[j] = h0[j] * rdmask[j];
     srnn_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, 0, 0,
-                      act, R, b, mask, rdmask, y, hprev, hm, hseq, hT};
+                      act, R, ck_rnn_pack_r(Rp, R, U, 1), b, mask, rdmask, y,
+                      hprev, hm, hseq, hT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -148,7 +149,7 @@ typedef struct {
     int64_t s, t, tafter; /* as in lstm.c: step (-1: none), its time, the
                              time of step s + 1 (-1: none) */
     int act;
-    const float *R, *mask, *rdmask, *dhseq, *y;
+    const float *R, *Rp, *mask, *rdmask, *dhseq, *y; /* Rp: packed R^T */
     float *dz, *dh, *tmp; /* tmp [N, U] with rdmask */
 } srnn_bwd_ctx;
 
@@ -178,7 +179,7 @@ static void srnn_bwd_block(void *vctx, int64_t blk) {
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     if (k->tafter >= 0) /* dh[:, u0:u1] += dz[:, tafter] @ R[u0:u1, :]^T */
-        ck_rnn_dh_from_next(k->dh, k->tmp, k->dz + k->tafter * U, k->R, NULL,
+        ck_rnn_dh_from_next(k->dh, k->tmp, k->dz + k->tafter * U, k->R, k->Rp,
                             k->rdmask, k->N, T, U, 1, 1, u0, u1);
     if (k->s >= 0) srnn_bwd_units(k, u0, u1);
 }
@@ -194,10 +195,11 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
     unsigned ftz = ck_ftz_enter();
     const float *y = cache, *hprev = y + N * T * U;
     float *dz = workspace, *dh = dz + N * T * U, *tmp = dh + N * U;
-    float *hmt = tmp + N * U; /* [N*T, U] */
+    float *hmt = tmp + N * U, *Rp = hmt + N * T * U; /* hmt [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
     srnn_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 1), 0, 0, -1,
-                      act, R, mask, rdmask, dhseq, y, dz, dh, tmp};
+                      act, R, ck_rnn_pack_rt(Rp, R, U, 1), mask, rdmask,
+                      dhseq, y, dz, dh, tmp};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
@@ -221,19 +223,20 @@ void ck_simple_rnn_backward(float *dx, float *dW, float *dR, float *db,
 /* =================================== GRU ============================== */
 
 int64_t ck_gru_cache_size(int64_t N, int64_t T, int64_t U) {
-    return 5 * N * T * U + 2 * N * U;
+    return 5 * N * T * U + 2 * N * U + ck_rnn_packed_size(U, 3);
 }
 
 int64_t ck_gru_workspace_size(int64_t N, int64_t T, int64_t C, int64_t U) {
     (void)C;
-    return 4 * N * T * U + 2 * N * U; /* dz, dh, drh, hmt */
+    /* dz, dh, drh, hmt, packed R^T */
+    return 4 * N * T * U + 2 * N * U + ck_rnn_packed_size(U, 3);
 }
 
 typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tnext;
     int recur, act, ract, rdcarry;
-    const float *R, *b, *mask, *rdmask;
+    const float *R, *Rp, *b, *mask, *rdmask; /* Rp: packed R or NULL */
     float *gates, *hprev, *rh, *hm, *hseq, *hT;
 } gru_fwd_ctx;
 
@@ -306,10 +309,11 @@ static void gru_fwd_block_zr(void *vctx, int64_t blk) {
      * recurrent dropout, h * m_g (hm[g]) */
     if (k->recur)
         for (int64_t g = 0; g < 2; g++)
-            ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                     k->rdmask ? k->hm + g * k->N * U : k->hprev + t * U,
-                     k->rdmask ? U : T * U, k->R + g * U + u0, 3 * U, 1.0f,
-                     k->gates + t * 3 * U + g * U + u0, T * 3 * U);
+            ck_rnn_gate_product(k->gates + t * 3 * U + g * U + u0, T * 3 * U,
+                                k->rdmask ? k->hm + g * k->N * U
+                                          : k->hprev + t * U,
+                                k->rdmask ? U : T * U, k->R, k->Rp, k->N, U,
+                                3, g, u0, u1);
     gru_fwd_units_zr(k, u0, u1);
 }
 
@@ -319,9 +323,9 @@ static void gru_fwd_block_h(void *vctx, int64_t blk) {
     const int64_t T = k->T, U = k->U, t = k->t;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     if (k->recur) /* hh[:, t, units] += rh[:, t] @ R[:, 2U + units] */
-        ck_sgemm(CK_NO_TRANS, CK_NO_TRANS, k->N, u1 - u0, U, 1.0f,
-                 k->rh + t * U, T * U, k->R + 2 * U + u0, 3 * U, 1.0f,
-                 k->gates + t * 3 * U + 2 * U + u0, T * 3 * U);
+        ck_rnn_gate_product(k->gates + t * 3 * U + 2 * U + u0, T * 3 * U,
+                            k->rh + t * U, T * U, k->R, k->Rp, k->N, U, 3, 2,
+                            u0, u1);
     gru_fwd_units_h(k, u0, u1);
 }
 
@@ -339,6 +343,7 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
     }
     float *gates = cache, *hprev = gates + 3 * N * T * U;
     float *rh = hprev + N * T * U, *hm = rh + N * T * U;
+    float *Rp = hm + 2 * N * U;
     /* gates[N*T, 3U] = x[N*T, C] @ W[C, 3U] (W NULL: x itself) */
     ck_rnn_project_inputs(gates, x, W, NULL, N * T, C, 3 * U);
     int64_t t0 = go_backwards ? T - 1 : 0;
@@ -349,8 +354,8 @@ void ck_gru_forward(float *hseq, float *hT, float *cache, const float *x,
         for (int64_t j = 0; j < 2 * N * U; j++)
             hm[j] = h0[j % (N * U)] * rdmask[j];
     gru_fwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, 0, 0,
-                     act, ract, rdcarry, R, b, mask, rdmask, gates, hprev, rh,
-                     hm, hseq, hT};
+                     act, ract, rdcarry, R, ck_rnn_pack_r(Rp, R, U, 3), b, mask,
+                     rdmask, gates, hprev, rh, hm, hseq, hT};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = 0; s < T; s++) {
         k.s = s;
@@ -367,7 +372,7 @@ typedef struct {
     int64_t N, T, U, ub;
     int64_t s, t, tafter; /* as in lstm.c */
     int act, ract, rdcarry;
-    const float *R, *mask, *rdmask, *dhseq;
+    const float *R, *Rp, *mask, *rdmask, *dhseq; /* Rp: packed R^T or NULL */
     const float *gates, *hprev;
     float *dz, *dh, *drh; /* dz [N, T, 3U]; dh, drh [N, U] */
 } gru_bwd_ctx;
@@ -450,7 +455,7 @@ static void gru_bwd_block_zh(void *vctx, int64_t blk) {
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     if (k->tafter >= 0)
-        ck_rnn_dh_from_next(k->dh, k->drh, k->dz + k->tafter * 3 * U, k->R, NULL,
+        ck_rnn_dh_from_next(k->dh, k->drh, k->dz + k->tafter * 3 * U, k->R, k->Rp,
                             k->rdmask, k->N, T, U, 3, 2, u0, u1);
     if (k->s >= 0) gru_bwd_units_zh(k, u0, u1);
 }
@@ -461,9 +466,8 @@ static void gru_bwd_block_r(void *vctx, int64_t blk) {
     const gru_bwd_ctx *k = (const gru_bwd_ctx *)vctx;
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
-    ck_sgemm(CK_NO_TRANS, CK_TRANS, k->N, u1 - u0, U, 1.0f,
-             k->dz + k->t * 3 * U + 2 * U, T * 3 * U,
-             k->R + u0 * 3 * U + 2 * U, 3 * U, 0.0f, k->drh + u0, U);
+    ck_rnn_gates_product_t(k->drh, U, k->dz + k->t * 3 * U, T * 3 * U, k->R,
+                           k->Rp, k->N, U, 3, 2, 1, u0, u1, 0.0f);
     gru_bwd_units_r(k, u0, u1);
 }
 
@@ -478,11 +482,11 @@ void ck_gru_backward(float *dx, float *dW, float *dR, float *db, float *dh0,
     const float *gates = cache, *hprev = gates + 3 * N * T * U;
     const float *rh = hprev + N * T * U;
     float *dz = workspace, *dh = dz + 3 * N * T * U, *drh = dh + N * U;
-    float *hmt = drh + N * U; /* [N*T, U] */
+    float *hmt = drh + N * U, *Rp = hmt + N * T * U; /* hmt [N*T, U] */
     for (int64_t j = 0; j < N * U; j++) dh[j] = dhT ? dhT[j] : 0.0f;
     gru_bwd_ctx k = {N, T, U, ck_rnn_units_per_block(N, U, 3), 0, 0, -1,
-                     act, ract, rdcarry, R, mask, rdmask, dhseq, gates, hprev,
-                     dz, dh, drh};
+                     act, ract, rdcarry, R, ck_rnn_pack_rt(Rp, R, U, 3), mask,
+                     rdmask, dhseq, gates, hprev, dz, dh, drh};
     int64_t nblocks = ck_nblocks(U, k.ub);
     for (int64_t s = T - 1; s >= -1; s--) {
         if (s < 0 && T <= 0) break;
