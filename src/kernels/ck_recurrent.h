@@ -87,10 +87,10 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
  * forward's recurrent product h R, their fused pass, and the rows u0..u1
  * of R in the backward's product dz R^T. Each thread so reads only its
  * slice of R every step (it stays in that core's cache), the products are
- * never cut along their inner dimension, and each ck_sgemm call covers
- * the whole batch. A power of two of blocks (at most 8), each of at least
+ * never cut along their inner dimension, and each product covers the
+ * whole batch. A power of two of blocks (at most 8), each of at least
  * 32 units and 2 MFLOP of the step's recurrent product, a multiple of 16
- * units (one AVX vector) when there are several. Fixed by (N, U, gates),
+ * units (whole panels of the packed R) when there are several. Fixed by (N, U, gates),
  * never by the thread count. Returns units per block. */
 static inline int64_t ck_rnn_units_per_block(int64_t N, int64_t U,
                                              int64_t gates) {
