@@ -201,6 +201,16 @@ void ck_sgemm_pack_b(float *Bp, int transb, int64_t K, int64_t N,
  * microseconds, about 100-200 kFLOP of this kernel on one core. */
 #define CK_GEMM_SMALL_BLOCK_FLOPS (2.5e5)
 
+/* Tiles (or panels) per pool block for a product of `flops` cut into
+ * `tiles`: blocks of at least CK_GEMM_SMALL_BLOCK_FLOPS, at most 8 and at
+ * most one a tile. Fixed by the shape, never by the thread count. */
+static int64_t tiles_per_block(double flops, int64_t tiles) {
+    int64_t want = (int64_t)(flops / CK_GEMM_SMALL_BLOCK_FLOPS);
+    int64_t blocks = want < 1 ? 1 : want < tiles ? want : tiles;
+    if (blocks > 8) blocks = 8;
+    return (tiles + blocks - 1) / blocks;
+}
+
 typedef struct {
     int64_t M, N, K;
     float alpha, beta;
@@ -228,16 +238,14 @@ void ck_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
                      int64_t panel_stride, float beta, float *C, int64_t ldc) {
     if (M <= 0 || N <= 0) return;
     int64_t panels = (N + NR - 1) / NR;
-    int64_t want = (int64_t)(2.0 * (double)M * (double)N * (double)K /
-                             CK_GEMM_SMALL_BLOCK_FLOPS);
-    int64_t blocks = want < 1 ? 1 : want < panels ? want : panels;
-    if (blocks > 8) blocks = 8;
     packed_job g = {M, N, K, alpha, beta, A, Bp, C, lda, panel_stride, ldc,
-                    (panels + blocks - 1) / blocks};
+                    tiles_per_block(2.0 * (double)M * (double)N * (double)K,
+                                    panels)};
     int64_t nblocks = (panels + g.per - 1) / g.per;
     if (nblocks == 1)
         packed_block(&g, 0);
-    else /* inside a pool block (a recurrent step's unit block): serial */
+    else /* called from inside a pool block (a recurrent step's unit
+          * block), ck_parallel_for runs the blocks serially */
         ck_parallel_for(nblocks, packed_block, &g);
 }
 
@@ -260,19 +268,14 @@ int ck_sgemm_small_available(void) {
     return known;
 }
 
-
 void ck_sgemm_small(ck_gemm_job *g) {
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
-    int64_t want = (int64_t)(flops / CK_GEMM_SMALL_BLOCK_FLOPS);
     int64_t col_tiles = (g->N + NR - 1) / NR, row_tiles = (g->M + MR - 1) / MR;
     /* Column blocks pack each panel of B once in all; row blocks pack all
      * of B once per block. So columns when there are two panels or more. */
     g->split_rows = col_tiles < 2;
     int64_t tiles = g->split_rows ? row_tiles : col_tiles;
-    int64_t blocks = want < 1 ? 1 : want < tiles ? want : tiles;
-    if (blocks > 8) blocks = 8;
-    int64_t per_tiles = (tiles + blocks - 1) / blocks;
-    g->per_block = per_tiles * (g->split_rows ? MR : NR);
+    g->per_block = tiles_per_block(flops, tiles) * (g->split_rows ? MR : NR);
     ck_parallel_for(ck_nblocks(g->split_rows ? g->M : g->N, g->per_block),
                     small_block, g);
 }
