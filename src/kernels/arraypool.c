@@ -72,11 +72,18 @@ static size_t size_class(size_t n) {
 
 static size_t mapped_bytes(size_t cls) { return cls + LARGE_OFFSET; }
 
-static size_t default_cap(void) {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t eighth = pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 8 : 0;
-    size_t gib = (size_t)1 << 30;
-    return eighth && eighth < gib ? eighth : gib;
+/* The cap: set by ck_pool_set_cap, else min(1 GiB, RAM / 8), worked out
+ * on first use. Called with the lock held. */
+static size_t cap_locked(void) {
+    if (!cap_known) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        size_t eighth =
+            pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 8 : 0;
+        size_t gib = (size_t)1 << 30;
+        cap_bytes = eighth && eighth < gib ? eighth : gib;
+        cap_known = 1;
+    }
+    return cap_bytes;
 }
 
 /* A cached block of class cls, or NULL. Called with the lock held. */
@@ -94,11 +101,7 @@ static void *pop(size_t cls) {
 /* Keeps block p of class cls; 0 when the cache is full (the caller unmaps
  * it). Called with the lock held. */
 static int push(void *p, size_t cls) {
-    if (!cap_known) {
-        cap_bytes = default_cap();
-        cap_known = 1;
-    }
-    if (cached_bytes + cls > cap_bytes) return 0;
+    if (cached_bytes + cls > cap_locked()) return 0;
     bin *slot = NULL;
     for (int i = 0; i < NBINS; i++) {
         if (bins[i].size == cls) {
@@ -214,12 +217,8 @@ void ck_pool_set_cap(size_t bytes) {
 
 void ck_pool_stats(int64_t out[4]) {
     pthread_mutex_lock(&lock);
-    if (!cap_known) {
-        cap_bytes = default_cap();
-        cap_known = 1;
-    }
     out[0] = (int64_t)cached_bytes;
-    out[1] = (int64_t)cap_bytes;
+    out[1] = (int64_t)cap_locked();
     out[2] = hits;
     out[3] = misses;
     pthread_mutex_unlock(&lock);

@@ -90,8 +90,8 @@ CK_RNN_INLINE void ck_rnn_dactivate(float *d, const float *y, int64_t n,
  * never cut along their inner dimension, and each product covers the
  * whole batch. A power of two of blocks (at most 8), each of at least
  * 32 units and 2 MFLOP of the step's recurrent product, a multiple of 16
- * units (whole panels of the packed R) when there are several. Fixed by (N, U, gates),
- * never by the thread count. Returns units per block. */
+ * units (whole panels of the packed R) when there are several. Fixed by
+ * (N, U, gates), never by the thread count. Returns units per block. */
 static inline int64_t ck_rnn_units_per_block(int64_t N, int64_t U,
                                              int64_t gates) {
     double flops = 2.0 * (double)N * (double)U * (double)(gates * U);

@@ -20,7 +20,6 @@
 
 void ck_gemm_init_blas(void) { scipy_openblas_set_num_threads(1); }
 
-
 /* A single row or column of C is a matrix-vector product: GEMV reads the
  * matrix once, where GEMM would first copy (pack) all of it. beta == 0
  * zeroes C first, so that C is never read (NaN in C does not propagate)

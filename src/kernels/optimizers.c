@@ -187,7 +187,8 @@ typedef struct {
     float lr, rho, eps;
 } rows_ctx;
 
-/* acc[0..len) = sum of the rows values[order[k]] + c0, k in [k0, k1). */
+/* acc[0..len) = columns c0..c0+len of the sum of the rows
+ * values[order[k]], k in [k0, k1), added in that order. */
 CK_VECTOR_CLONES
 static void rows_sum(float *restrict acc, const float *restrict values,
                      const int64_t *order, int64_t k0, int64_t k1, int64_t D,

@@ -455,8 +455,8 @@ static void gru_bwd_block_zh(void *vctx, int64_t blk) {
     const int64_t T = k->T, U = k->U;
     int64_t u0 = blk * k->ub, u1 = u0 + k->ub < U ? u0 + k->ub : U;
     if (k->tafter >= 0)
-        ck_rnn_dh_from_next(k->dh, k->drh, k->dz + k->tafter * 3 * U, k->R, k->Rp,
-                            k->rdmask, k->N, T, U, 3, 2, u0, u1);
+        ck_rnn_dh_from_next(k->dh, k->drh, k->dz + k->tafter * 3 * U, k->R,
+                            k->Rp, k->rdmask, k->N, T, U, 3, 2, u0, u1);
     if (k->s >= 0) gru_bwd_units_zh(k, u0, u1);
 }
 
